@@ -1,0 +1,15 @@
+import type { Config } from 'jest';
+
+// Tests run on the TypeScript sources (no build step needed for jest itself);
+// `npm test` still runs `tsc -b` first so that type errors fail the suite.
+const config: Config = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/packages', '<rootDir>/benchmarks'],
+  testMatch: ['**/test/**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  moduleNameMapper: { '^@unfold/(tensor|autodiff|rnn)$': '<rootDir>/packages/$1/src/index.ts' },
+  modulePathIgnorePatterns: ['<rootDir>/packages/.*/dist', '<rootDir>/benchmarks/dist'],
+  testTimeout: 120000,
+};
+
+export default config;

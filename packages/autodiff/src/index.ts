@@ -1,0 +1,2 @@
+// @unfold/autodiff — tape-based reverse-mode autodiff with explicit BPTT.
+export {};

@@ -1,0 +1,2 @@
+// @unfold/rnn — cells, layers, models and training loops.
+export {};

@@ -1,0 +1,10 @@
+// @unfold/tensor — strided Float32/Float64 tensors and the kernels that work on them.
+// Kernels know nothing of autodiff: they take tensors (or typed arrays) and return tensors.
+export { DType, TypedArray, DTYPES, allocArray, dtypeOf, isDType } from './dtype';
+export { TensorError, shapeStr } from './errors';
+export { Storage } from './storage';
+export { Shape, checkShape, sizeOf, contiguousStrides, normAxis, normAxes, broadcastShapes, sameShape } from './shape';
+export { forEachRow, copyStrided } from './iter';
+export { Tensor, SliceSpec } from './tensor';
+export { zeros, ones, full, zerosLike, onesLike, fullLike, tensor, arange, eye } from './create';
+export { Rng, defaultRng, seed, RandomOptions, uniform, normal, randint, bernoulli, shuffle, permutation } from './random';
