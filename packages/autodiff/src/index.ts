@@ -1,2 +1,8 @@
 // @unfold/autodiff — tape-based reverse-mode autodiff with explicit BPTT.
-export {};
+export { OpDef, ValueRef, refOf } from './op';
+export { Tape, TapeRecord, apply, apply1, activeTape, noGrad, detach, formatRecord, formatValue } from './tape';
+export { Adjoints, backwardRecords, backward, Gradients, BackwardOptions, TapeBackwardOptions } from './backward';
+export { grad, valueAndGrad, GradOptions, TensorTree, treeLeaves, treeMap } from './grad';
+export { gradCheck, GradCheckOptions, GradCheckReport, GradCheckWorst } from './gradcheck';
+export { bptt, unroll, BpttOptions, BpttResult, State, StepFn, StepResult, StepSegment } from './bptt';
+export * from './ops';

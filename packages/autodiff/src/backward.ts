@@ -1,0 +1,150 @@
+import { Tensor, TensorError, addInPlace, ones, sameShape, shapeStr, zeros } from '@unfold/tensor';
+import { Tape, TapeRecord } from './tape';
+
+/**
+ * Adjoints ∂L/∂v keyed by value id. Contributions accumulate (`+=`): a value used many
+ * times — a weight shared by every time step — receives the sum of its uses' adjoints.
+ * The first contribution is stored as given (it may alias a dy that flowed through an add);
+ * it is copied before anything is added into it, so no op's saved tensor is ever written.
+ */
+export class Adjoints {
+  private map = new Map<number, { t: Tensor; owned: boolean }>();
+
+  has(id: number): boolean {
+    return this.map.has(id);
+  }
+
+  get(id: number): Tensor | undefined {
+    return this.map.get(id)?.t;
+  }
+
+  /** Removes and returns the adjoint (complete once backward reaches the value's producer). */
+  take(id: number): Tensor | undefined {
+    const e = this.map.get(id);
+    this.map.delete(id);
+    return e?.t;
+  }
+
+  add(id: number, dx: Tensor): void {
+    const e = this.map.get(id);
+    if (!e) {
+      this.map.set(id, { t: dx, owned: false });
+      return;
+    }
+    if (!e.owned) {
+      e.t = e.t.clone();
+      e.owned = true;
+    }
+    addInPlace(e.t, dx);
+  }
+
+  ids(): number[] {
+    return [...this.map.keys()];
+  }
+}
+
+export interface BackwardOptions {
+  /** Throw, naming the op and time step, as soon as a NaN or ±Inf adjoint appears. */
+  checkNumerics?: boolean;
+  /** Called for each record walked, with the adjoints that flowed into its outputs (for `unfold explain`). */
+  onRecord?: (record: TapeRecord, index: number, dys: readonly Tensor[]) => void;
+}
+
+/**
+ * THE backward pass: one reverse loop over records [from, to) of a tape.
+ * For each record whose outputs have adjoints, call its vjp and add the results to its
+ * inputs' adjoints. An output's adjoint is complete when the loop reaches its producer
+ * (every consumer was recorded later), so it is taken out of the map there.
+ */
+export function backwardRecords(tape: Tape, from: number, to: number, adj: Adjoints, opts: BackwardOptions = {}): void {
+  if (tape.released) {
+    throw new TensorError('backward', 'this tape was already walked and its saved tensors released; record the computation again (or pass retain: true to the first backward)');
+  }
+  for (let i = to - 1; i >= from; i--) {
+    const r = tape.entries[i];
+    if (!r.outputs.some((o) => adj.has(o.id))) continue;
+    if (i < tape.dropped) {
+      throw new TensorError('backward', `record #${i} (${r.op}) was freed by truncation; it lies outside the k2 window`);
+    }
+    const dys = r.outputs.map((o) => adj.take(o.id) ?? zeros(o.shape, o.dtype));
+    opts.onRecord?.(r, i, dys);
+    const dxs = r.def.vjp(dys, r.saved, r.attrs, r.inputs);
+    if (dxs.length !== r.inputs.length) {
+      throw new TensorError('backward', `vjp of ${r.op} returned ${dxs.length} adjoints for ${r.inputs.length} inputs`);
+    }
+    for (let k = 0; k < dxs.length; k++) {
+      const dx = dxs[k];
+      if (dx === null) continue;
+      const inp = r.inputs[k];
+      if (!sameShape(dx.shape, inp.shape) || dx.dtype !== inp.dtype) {
+        throw new TensorError('backward', `vjp of ${r.op} returned ${shapeStr(dx.shape)} ${dx.dtype} for input ${k} of ${shapeStr(inp.shape)} ${inp.dtype}`);
+      }
+      if (opts.checkNumerics) assertFinite(dx, r, k);
+      adj.add(inp.id, dx);
+    }
+  }
+}
+
+function assertFinite(dx: Tensor, r: TapeRecord, k: number): void {
+  const c = dx.contiguous();
+  const d = c.data;
+  for (let i = c.offset, end = c.offset + c.size; i < end; i++) {
+    if (!Number.isFinite(d[i])) {
+      const where = r.step === undefined ? '' : ` at time step ${r.step}`;
+      throw new TensorError('checkNumerics', `${d[i]} in the adjoint of input ${k} of ${r.op}${where}`);
+    }
+  }
+}
+
+/** Gradients by tensor: `get(w)` is ∂L/∂w, zeros when L does not depend on w (disconnected). */
+export class Gradients {
+  constructor(private readonly adj: Adjoints) {}
+
+  get(t: Tensor): Tensor {
+    return this.adj.get(t.id) ?? zeros(t.shape, t.dtype);
+  }
+
+  /** Whether any path connects L to t. */
+  connected(t: Tensor): boolean {
+    return this.adj.has(t.id);
+  }
+}
+
+export interface TapeBackwardOptions extends BackwardOptions {
+  /** ∂L/∂y for a non-scalar y (required then); defaults to 1 for a scalar. */
+  seed?: Tensor;
+  /** Keep saved tensors so the tape can be walked again. */
+  retain?: boolean;
+  /** Report ∂L/∂v for these intermediate values (e.g. every hidden state h_t). */
+  adjointsOf?: readonly Tensor[];
+  onAdjoint?: (value: Tensor, adjoint: Tensor) => void;
+}
+
+/** Reverse-mode from y over the whole tape. Frees saved tensors afterwards unless `retain`. */
+export function backward(tape: Tape, y: Tensor, opts: TapeBackwardOptions = {}): Gradients {
+  if (!(y instanceof Tensor)) throw new TensorError('backward', `expected a Tensor to differentiate, got ${typeof y}`);
+  let seed = opts.seed;
+  if (seed === undefined) {
+    if (y.size !== 1) {
+      throw new TensorError('backward', `output has shape ${shapeStr(y.shape)}; a non-scalar output needs a seed (∂L/∂y) of that shape`);
+    }
+    seed = ones(y.shape, y.dtype);
+  } else if (!sameShape(seed.shape, y.shape) || seed.dtype !== y.dtype) {
+    throw new TensorError('backward', `seed ${shapeStr(seed.shape)} ${seed.dtype} does not match output ${shapeStr(y.shape)} ${y.dtype}`);
+  }
+  const adj = new Adjoints();
+  adj.add(y.id, seed);
+  const watched = opts.adjointsOf ? new Map(opts.adjointsOf.map((t) => [t.id, t])) : undefined;
+  const onRecord = watched
+    ? (r: TapeRecord, i: number, dys: readonly Tensor[]) => {
+        r.outputs.forEach((o, k) => {
+          const v = watched.get(o.id);
+          if (v) opts.onAdjoint?.(v, dys[k]);
+        });
+        opts.onRecord?.(r, i, dys);
+      }
+    : opts.onRecord;
+  backwardRecords(tape, 0, tape.entries.length, adj, { ...opts, onRecord });
+  if (!opts.retain) tape.release();
+  return new Gradients(adj);
+}

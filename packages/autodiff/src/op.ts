@@ -1,0 +1,29 @@
+import { Tensor } from '@unfold/tensor';
+
+/**
+ * One differentiable operation, defined once: its forward (built from @unfold/tensor kernels)
+ * and, beside it, its vector–Jacobian product.
+ *
+ *   forward(inputs, attrs) → outputs, and the tensors backward will need (`saved`)
+ *   vjp(dys, saved, attrs, inputs) → one adjoint per input (null = that input gets no gradient)
+ *
+ * `dys[k]` is ∂L/∂outputs[k] (zeros when that output was unused); `inputs` passed to vjp are
+ * only shapes/dtypes (ValueRef), never tensors: whatever numbers backward needs must be declared in
+ * `saved`, so that the tape holds exactly what it says it holds.
+ */
+export interface OpDef<A = Record<string, never>> {
+  readonly name: string;
+  forward(inputs: readonly Tensor[], attrs: A): { outputs: Tensor[]; saved: Tensor[] };
+  vjp(dys: readonly Tensor[], saved: readonly Tensor[], attrs: A, inputs: readonly ValueRef[]): (Tensor | null)[];
+}
+
+/** How a tape record names a value: its tensor's id, shape and dtype (printed as %id[shape]). */
+export interface ValueRef {
+  readonly id: number;
+  readonly shape: readonly number[];
+  readonly dtype: Tensor['dtype'];
+}
+
+export function refOf(t: Tensor): ValueRef {
+  return { id: t.id, shape: t.shape, dtype: t.dtype };
+}

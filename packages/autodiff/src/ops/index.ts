@@ -1,0 +1,49 @@
+import { OpDef } from '../op';
+import { addOp } from './add';
+import { concatOp } from './concat';
+import { crossEntropyOp } from './crossEntropy';
+import { divOp } from './div';
+import { dropoutOp } from './dropout';
+import { gatherOp } from './gather';
+import { logSoftmaxOp } from './logSoftmax';
+import { matmulOp } from './matmul';
+import { mulOp } from './mul';
+import { maxOp, sumOp } from './reduce';
+import { broadcastToOp, permuteOp, reshapeOp, sliceOp } from './shape';
+import { subOp } from './sub';
+import { absOp, clipOp, expOp, logOp, negOp, powOp, reluOp, sigmoidOp, sqrtOp, tanhOp } from './unary';
+import { whereOp } from './where';
+
+/**
+ * The primitives: every op with a hand-written VJP, in one table. Adding a name to OpName
+ * without a definition (or a definition without a vjp) is a compile error.
+ * Everything else (mean, softmax, logSumExp, mse, stack, split, transpose, …) is composed
+ * from these in composed.ts.
+ */
+export type OpName =
+  | 'add' | 'sub' | 'mul' | 'div' | 'neg' | 'exp' | 'log' | 'tanh' | 'sigmoid' | 'relu' | 'sqrt' | 'abs' | 'pow' | 'clip'
+  | 'where' | 'matmul' | 'sum' | 'max' | 'reshape' | 'permute' | 'slice' | 'broadcastTo' | 'concat' | 'gather'
+  | 'dropout' | 'logSoftmax' | 'crossEntropy';
+
+export const OPS = {
+  add: addOp, sub: subOp, mul: mulOp, div: divOp, neg: negOp, exp: expOp, log: logOp, tanh: tanhOp, sigmoid: sigmoidOp,
+  relu: reluOp, sqrt: sqrtOp, abs: absOp, pow: powOp, clip: clipOp, where: whereOp, matmul: matmulOp, sum: sumOp, max: maxOp,
+  reshape: reshapeOp, permute: permuteOp, slice: sliceOp, broadcastTo: broadcastToOp, concat: concatOp, gather: gatherOp,
+  dropout: dropoutOp, logSoftmax: logSoftmaxOp, crossEntropy: crossEntropyOp,
+} satisfies Record<OpName, OpDef<any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export { add } from './add';
+export { sub } from './sub';
+export { mul } from './mul';
+export { div } from './div';
+export { neg, exp, log, tanh, sigmoid, relu, sqrt, abs, pow, clip } from './unary';
+export { where } from './where';
+export { matmul, MatmulAttrs } from './matmul';
+export { sum, max } from './reduce';
+export { reshape, permute, slice, broadcastTo } from './shape';
+export { concat } from './concat';
+export { gather, Indices } from './gather';
+export { dropout } from './dropout';
+export { logSoftmax } from './logSoftmax';
+export { crossEntropy } from './crossEntropy';
+export { mean, square, softmax, logSumExp, maximum, minimum, mse, transpose, unsqueeze, squeeze, stack, split } from './composed';

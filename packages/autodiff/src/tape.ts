@@ -1,0 +1,153 @@
+import { Tensor, TensorError, shapeStr } from '@unfold/tensor';
+import { OpDef, ValueRef, refOf } from './op';
+
+/**
+ * One entry of the tape, a plain record:
+ *   %out = op(%in…)   with the tensors it saved for backward and the time step it ran in.
+ */
+export interface TapeRecord {
+  readonly op: string;
+  readonly inputs: readonly ValueRef[];
+  readonly outputs: readonly ValueRef[];
+  /** Tensors kept alive for backward; emptied when the tape is released. */
+  saved: Tensor[];
+  readonly attrs: unknown;
+  /** The time step (0-based) this record ran in, when inside `unroll`/`bptt`. */
+  readonly step?: number;
+  /** The op's definition (for its vjp). */
+  readonly def: OpDef<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/**
+ * The tape: a flat array of records in execution order, and the set of value ids that
+ * depend on a watched tensor (only ops touching such a value are recorded).
+ * Backward (see backward.ts) is one reverse loop over `entries`.
+ */
+export class Tape {
+  readonly entries: TapeRecord[] = [];
+  private tracked = new Set<number>();
+  /** Current time step, stamped on every record pushed while it is set. */
+  step: number | undefined = undefined;
+  /** False inside `noGrad`. */
+  recording = true;
+  /** Set after a backward that freed the saved tensors. */
+  released = false;
+  /** Records before this index were dropped (truncated BPTT frees old steps). */
+  dropped = 0;
+
+  /** Marks tensors as differentiable inputs: ops that use them get recorded. */
+  watch(...ts: Tensor[]): void {
+    for (const t of ts) this.tracked.add(t.id);
+  }
+
+  isTracked(t: Tensor): boolean {
+    return this.tracked.has(t.id);
+  }
+
+  push(def: OpDef<any>, inputs: readonly Tensor[], outputs: readonly Tensor[], saved: Tensor[], attrs: unknown): void { // eslint-disable-line @typescript-eslint/no-explicit-any
+    if (this.released) throw new TensorError('tape', 'cannot record on a tape whose saved tensors were released by backward');
+    this.entries.push({ op: def.name, inputs: inputs.map(refOf), outputs: outputs.map(refOf), saved, attrs, step: this.step, def });
+    for (const o of outputs) this.tracked.add(o.id);
+  }
+
+  /** Runs fn with this tape active (ops record onto it). Nested tapes stack. */
+  run<T>(fn: () => T): T {
+    tapeStack.push(this);
+    try {
+      return fn();
+    } finally {
+      tapeStack.pop();
+    }
+  }
+
+  /** Bytes held by saved tensors (each storage counted once). */
+  savedBytes(): number {
+    const seen = new Set<unknown>();
+    let bytes = 0;
+    for (const r of this.entries) {
+      for (const s of r.saved) {
+        if (seen.has(s.storage)) continue;
+        seen.add(s.storage);
+        bytes += s.storage.length * (s.dtype === 'float64' ? 8 : 4);
+      }
+    }
+    return bytes;
+  }
+
+  /** Frees the saved tensors of records [0, index) (truncated BPTT forgets old steps). */
+  dropBefore(index: number): void {
+    for (let i = 0; i < index && i < this.entries.length; i++) this.entries[i].saved = [];
+    this.dropped = Math.max(this.dropped, index);
+  }
+
+  /** Frees every saved tensor; a later backward over this tape throws. */
+  release(): void {
+    for (const r of this.entries) r.saved = [];
+    this.released = true;
+  }
+
+  /** One line per record: `#i  t=3  %12[32,128] = tanh(%11[32,128])  saved 16.0 KiB`. */
+  toString(): string {
+    const lines = this.entries.map((r, i) => formatRecord(r, i));
+    return lines.join('\n');
+  }
+}
+
+export function formatValue(v: ValueRef): string {
+  return `%${v.id}${shapeStr(v.shape)}`;
+}
+
+export function formatRecord(r: TapeRecord, i: number): string {
+  const step = r.step === undefined ? '     ' : `t=${String(r.step).padEnd(3)}`;
+  const outs = r.outputs.map(formatValue).join(', ');
+  const ins = r.inputs.map(formatValue).join(', ');
+  const bytes = r.saved.reduce((a, s) => a + s.size * (s.dtype === 'float64' ? 8 : 4), 0);
+  const saved = r.saved.length ? `  saved ${r.saved.length} (${(bytes / 1024).toFixed(1)} KiB)` : '';
+  return `#${String(i).padEnd(4)} ${step} ${outs} = ${r.op}(${ins})${saved}`;
+}
+
+const tapeStack: Tape[] = [];
+
+/** The innermost active tape, if any. */
+export function activeTape(): Tape | undefined {
+  return tapeStack[tapeStack.length - 1];
+}
+
+/**
+ * Runs an op: forward through its kernels, and a record on the active tape when any input is
+ * tracked. This is the only place records are created.
+ */
+export function apply<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor[] {
+  const { outputs, saved } = def.forward(inputs, attrs);
+  // An op must never hand back its input object itself: ids name values on the tape.
+  for (let k = 0; k < outputs.length; k++) {
+    const o = outputs[k];
+    if (inputs.includes(o)) outputs[k] = new Tensor(o.storage, o.shape, o.strides, o.offset);
+  }
+  const tape = activeTape();
+  if (tape && tape.recording && inputs.some((t) => tape.isTracked(t))) tape.push(def, inputs, outputs, saved, attrs);
+  return outputs;
+}
+
+/** apply() for the common single-output op. */
+export function apply1<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor {
+  return apply(def, inputs, attrs)[0];
+}
+
+/** Runs fn without recording (inference, optimizer updates, gradient checks' probes). */
+export function noGrad<T>(fn: () => T): T {
+  const tape = activeTape();
+  if (!tape) return fn();
+  const was = tape.recording;
+  tape.recording = false;
+  try {
+    return fn();
+  } finally {
+    tape.recording = was;
+  }
+}
+
+/** The same values as a new, untracked tensor (a view: no copy). Gradients stop here. */
+export function detach(x: Tensor): Tensor {
+  return new Tensor(x.storage, x.shape, x.strides, x.offset);
+}
