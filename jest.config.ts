@@ -6,7 +6,8 @@ const config: Config = {
   testEnvironment: 'node',
   roots: ['<rootDir>/packages', '<rootDir>/benchmarks'],
   testMatch: ['**/test/**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  // Transpile only (isolatedModules): type errors are caught by `tsc -b`, which `npm test` runs first.
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.base.json', isolatedModules: true, diagnostics: false }] },
   moduleNameMapper: { '^@unfold/(tensor|autodiff|rnn)$': '<rootDir>/packages/$1/src/index.ts' },
   modulePathIgnorePatterns: ['<rootDir>/packages/.*/dist', '<rootDir>/benchmarks/dist'],
   testTimeout: 120000,

@@ -1,2 +1,3 @@
 // @unfold/rnn — cells, layers, models and training loops.
-export {};
+export * from './optim';
+export * from './checkpoint';
