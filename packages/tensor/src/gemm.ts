@@ -175,7 +175,7 @@ function packPanels(
 
 /**
  * One MR×NR = 4×4 tile: acc[i][j] = Σ_p a[p·4+i] · b[p·4+j] over kc rank-1 updates,
- * then C_tile ← alpha·acc + beta·C_tile (beta = 0: plain store). The 16 accumulators are
+ * then C_tile ← alpha·acc + beta·C_tile (beta = 0: plain store, C never read). The 16 accumulators are
  * locals so V8 keeps them in registers; each step loads 8 values and does 16 multiply-adds.
  */
 function microKernel4x4(
@@ -206,6 +206,27 @@ function microKernel4x4(
     c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
     c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
   }
+  if (mr === 4 && nr === 4 && csC === 1) {
+    // Interior tile of a row-major C: store straight from the registers.
+    const c1 = c + rsC, c2 = c1 + rsC, c3 = c2 + rsC;
+    if (beta === 0) {
+      C[c] = alpha * c00; C[c + 1] = alpha * c01; C[c + 2] = alpha * c02; C[c + 3] = alpha * c03;
+      C[c1] = alpha * c10; C[c1 + 1] = alpha * c11; C[c1 + 2] = alpha * c12; C[c1 + 3] = alpha * c13;
+      C[c2] = alpha * c20; C[c2 + 1] = alpha * c21; C[c2 + 2] = alpha * c22; C[c2 + 3] = alpha * c23;
+      C[c3] = alpha * c30; C[c3 + 1] = alpha * c31; C[c3 + 2] = alpha * c32; C[c3 + 3] = alpha * c33;
+    } else {
+      C[c] = alpha * c00 + beta * C[c]; C[c + 1] = alpha * c01 + beta * C[c + 1];
+      C[c + 2] = alpha * c02 + beta * C[c + 2]; C[c + 3] = alpha * c03 + beta * C[c + 3];
+      C[c1] = alpha * c10 + beta * C[c1]; C[c1 + 1] = alpha * c11 + beta * C[c1 + 1];
+      C[c1 + 2] = alpha * c12 + beta * C[c1 + 2]; C[c1 + 3] = alpha * c13 + beta * C[c1 + 3];
+      C[c2] = alpha * c20 + beta * C[c2]; C[c2 + 1] = alpha * c21 + beta * C[c2 + 1];
+      C[c2 + 2] = alpha * c22 + beta * C[c2 + 2]; C[c2 + 3] = alpha * c23 + beta * C[c2 + 3];
+      C[c3] = alpha * c30 + beta * C[c3]; C[c3 + 1] = alpha * c31 + beta * C[c3 + 1];
+      C[c3 + 2] = alpha * c32 + beta * C[c3 + 2]; C[c3 + 3] = alpha * c33 + beta * C[c3 + 3];
+    }
+    return;
+  }
+  // Edge tile or strided C: spill to scratch, store the valid mr×nr part.
   const t = tile;
   t[0] = c00; t[1] = c01; t[2] = c02; t[3] = c03;
   t[4] = c10; t[5] = c11; t[6] = c12; t[7] = c13;
