@@ -34,7 +34,7 @@
  */
 import { Tensor, TensorError, ones, shapeStr, zeros } from '@unfold/tensor';
 import { Adjoints, backwardRecords } from './backward';
-import { Tape, detach } from './tape';
+import { Tape, activeTape, detach } from './tape';
 
 /** The recurrent state: [h] for RNN/GRU, [h, c] for LSTM, or one entry per layer and kind for stacks. */
 export type State = Tensor[];
@@ -75,12 +75,13 @@ function checkState(op: string, prev: State, next: State, t: number): void {
 /** Runs step t on the tape (records tagged with t) and returns its segment. */
 function recordStep(tape: Tape, step: StepFn, state: State, x: Tensor, t: number, op: string): StepSegment {
   const start = tape.entries.length;
+  const outer = tape.step;
   tape.step = t;
   let r: StepResult;
   try {
     r = asResult(tape.run(() => step(state, x, t)));
   } finally {
-    tape.step = undefined;
+    tape.step = outer;
   }
   checkState(op, state, r.state, t);
   return { t, start, end: tape.entries.length, hIn: state, hOut: r.state, loss: r.loss };
@@ -96,11 +97,11 @@ function timeSlices(op: string, xs: Tensor[] | Tensor): Tensor[] {
 
 /**
  * unroll(step, state0, xs): runs the step over T = xs.length time steps on the active tape
- * (or a fresh one), tagging every record with its time step t = 1…T. Returns h_1…h_T, the
+ * (or a fresh one, if none is active), tagging every record with its time step t = 1…T. Returns h_1…h_T, the
  * per-step losses and the segments, for a caller that does its own backward (tape.backward,
  * with `adjointsOf: states` to observe ∂L/∂h_t).
  */
-export function unroll(step: StepFn, state0: State, xs: Tensor[] | Tensor, tape: Tape = new Tape()): { states: State[]; losses: (Tensor | undefined)[]; segments: StepSegment[]; tape: Tape } {
+export function unroll(step: StepFn, state0: State, xs: Tensor[] | Tensor, tape: Tape = activeTape() ?? new Tape()): { states: State[]; losses: (Tensor | undefined)[]; segments: StepSegment[]; tape: Tape } {
   const seq = timeSlices('unroll', xs);
   const segments: StepSegment[] = [];
   let state = state0;

@@ -116,7 +116,8 @@ export function gather(table: Tensor, indices: Tensor | ArrayLike<number>): Tens
 
 /**
  * dst[indices[i]] += src[i], row by row, in place (repeated indices accumulate): the adjoint
- * of gather. dst:[N, ...R], indices:[...S], src:[...S, ...R]. Returns dst.
+ * of gather. dst:[N, ...R], indices:[...S], src:[...S, ...R] (or the index axes flattened,
+ * [|S|, ...R]). Returns dst.
  */
 export function scatterAdd(dst: Tensor, indices: Tensor | ArrayLike<number>, src: Tensor): Tensor {
   checkTable('scatterAdd', dst, 'dst');
@@ -126,8 +127,10 @@ export function scatterAdd(dst: Tensor, indices: Tensor | ArrayLike<number>, src
   const rows = dst.shape[0];
   const { idx, shape } = readIndices('scatterAdd', indices, rows, `dst ${shapeStr(dst.shape)} with ${rows} rows`);
   const rowShape = dst.shape.slice(1);
-  const want = [...shape, ...rowShape];
-  if (!sameShape(src.shape, want)) {
+  // src:[...S', ...R] with |S'| = |S|: the index axes may come flattened (dy.reshape([-1, ...R])).
+  const lead = src.rank - rowShape.length;
+  if (lead < 0 || !sameShape(src.shape.slice(lead), rowShape) || sizeOf(src.shape.slice(0, lead)) !== idx.length) {
+    const want = [...shape, ...rowShape];
     throw new TensorError('scatterAdd', `src ${shapeStr(src.shape)} must be ${shapeStr(want)} (indices ${shapeStr(shape)} then rows ${shapeStr(rowShape)} of dst ${shapeStr(dst.shape)})`);
   }
   // A contiguous private copy of src: also breaks any aliasing with dst.

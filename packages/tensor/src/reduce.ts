@@ -12,6 +12,9 @@ import { Tensor } from './tensor';
  * whose axis is reduced folds into one slot (`fold`); a row along a kept axis updates a
  * run of slots (`mapInto`). So sum over the batch axis of [32,1024] and over the feature
  * axis are both tight row loops, and all accumulation is in JS doubles whatever the dtype.
+ * Not ndarray-ops' sum: with the unit-stride SUM loop below, a 32×1024 sum runs at
+ * 1.3–1.5 ns/element against ndarray-ops' 1.3–2.0 (3 interleaved runs, best of 9 batches),
+ * and 1.6 vs 1.7 at 32×128 (benchmark table) — a tie, and this walk does any axes.
  */
 
 const SUM = 0, MAX = 1, MIN = 2, SUMEXP = 3, SUMSQ = 4, MAXABS = 5;
@@ -20,7 +23,10 @@ const INIT = [0, -Infinity, Infinity, 0, 0, 0];
 /** Folds n elements X[x + i·xs] into s. SUMEXP subtracts the slot's shift c; SUMSQ divides by the slot's scale c. */
 function fold(op: number, n: number, X: TypedArray, x: number, xs: number, s: number, c: number): number {
   switch (op) {
-    case SUM: for (let i = 0; i < n; i++) s += X[x + i * xs]; break;
+    case SUM:
+      if (xs === 1) for (let i = 0; i < n; i++) s += X[x + i];
+      else for (let i = 0; i < n; i++) s += X[x + i * xs];
+      break;
     case MAX: for (let i = 0; i < n; i++) s = Math.max(s, X[x + i * xs]); break;
     case MIN: for (let i = 0; i < n; i++) s = Math.min(s, X[x + i * xs]); break;
     case SUMEXP: for (let i = 0; i < n; i++) s += Math.exp(X[x + i * xs] - c); break;
@@ -33,7 +39,10 @@ function fold(op: number, n: number, X: TypedArray, x: number, xs: number, s: nu
 /** acc[a + i·as] ∘= X[x + i·xs]; C (shift or scale) is indexed like acc. */
 function mapInto(op: number, n: number, X: TypedArray, x: number, xs: number, acc: Float64Array, a: number, as: number, C: Float64Array | null): void {
   switch (op) {
-    case SUM: for (let i = 0; i < n; i++) acc[a + i * as] += X[x + i * xs]; break;
+    case SUM:
+      if (xs === 1 && as === 1) for (let i = 0; i < n; i++) acc[a + i] += X[x + i];
+      else for (let i = 0; i < n; i++) acc[a + i * as] += X[x + i * xs];
+      break;
     case MAX: for (let i = 0; i < n; i++) acc[a + i * as] = Math.max(acc[a + i * as], X[x + i * xs]); break;
     case MIN: for (let i = 0; i < n; i++) acc[a + i * as] = Math.min(acc[a + i * as], X[x + i * xs]); break;
     case SUMEXP: for (let i = 0; i < n; i++) acc[a + i * as] += Math.exp(X[x + i * xs] - C![a + i * as]); break;
@@ -63,6 +72,12 @@ function plan(op: string, x: Tensor, axes: number | readonly number[] | undefine
 /** acc (size of the output) ∘= every element of x, per the plan. */
 function walk(op: number, x: Tensor, p: Plan, C: Float64Array | null): Float64Array {
   const acc = new Float64Array(sizeOf(p.kept)).fill(INIT[op]);
+  if (acc.length === 1 && x.isContiguous()) {
+    // Whole-tensor reduction of a contiguous x: one fold, none of the planning below
+    // (≈ 10 µs of a 32×128 sum on this machine before this shortcut).
+    acc[0] = fold(op, x.size, x.data, x.offset, 1, acc[0], C ? C[0] : 0);
+    return acc;
+  }
   const accStrides = contiguousStrides(p.kept).map((s, i) => (p.axes.includes(i) ? 0 : s));
   // Walk x in memory order: outermost = largest |stride|.
   const order = x.shape.map((_, i) => i).sort((i, j) => Math.abs(x.strides[j]) - Math.abs(x.strides[i]));

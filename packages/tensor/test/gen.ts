@@ -113,6 +113,3 @@ export function expectClose(actual: Tensor, expected: (idx: number[]) => number,
     if (!ok) throw new Error(`at [${idx.join(',')}]: got ${a}, expected ${e} (tol ${tol})`);
   }
 }
-
-/** Rounds a double as the output dtype would store it (references compare against stored values). */
-export const roundTo = (dtype: DType, v: number): number => (dtype === 'float32' ? Math.fround(v) : v);

@@ -123,6 +123,9 @@ describe('gather / scatterAdd', () => {
     const d = zeros([3, 2]);
     scatterAdd(d, [1, 1, 0], tensor([1, 2, 3, 4, 5, 6], [3, 2]));
     expect(d.toArray()).toEqual([[5, 6], [4, 6], [0, 0]]);
+    // index axes may arrive flattened: indices [2,2], src [4, 2] (dy.reshape([-1, ...rows]))
+    const e = scatterAdd(zeros([3, 2]), tensor([1, 1, 0, 2], [2, 2]), tensor([1, 2, 3, 4, 5, 6, 7, 8], [4, 2]));
+    expect(e.toArray()).toEqual([[5, 6], [4, 6], [7, 8]]);
   });
 });
 
@@ -192,6 +195,7 @@ describe('argument errors name the op and the offending shapes/values', () => {
     ['gather', () => gather(zeros([4, 2]), [NaN]), /^gather: index NaN at position 0 is not an integer/],
     ['gather', () => gather(tensor(1), [0]), /^gather: table must have at least one axis/],
     ['scatterAdd', () => scatterAdd(zeros([4, 2]), [1, 2], zeros([2, 3])), /^scatterAdd: src \[2,3\] must be \[2,2\] \(indices \[2\] then rows \[2\] of dst \[4,2\]\)/],
+    ['scatterAdd', () => scatterAdd(zeros([4, 2]), [1, 2], zeros([3, 2])), /^scatterAdd: src \[3,2\] must be \[2,2\]/],
     ['scatterAdd', () => scatterAdd(zeros([4, 2]), [1], zeros([1, 2], 'float64')), /^scatterAdd: dtype mismatch: float32 \[4,2\] vs float64 \[1,2\]/],
     ['concat', () => concat([zeros([2, 3]), zeros([2, 4])], 0), /^concat: tensors\[1\] \[2,4\] does not match tensors\[0\] \[2,3\] outside axis 0/],
     ['concat', () => concat([]), /^concat: needs a non-empty array of tensors/],

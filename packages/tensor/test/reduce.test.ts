@@ -25,7 +25,7 @@ const REDUCTIONS: [string, typeof sum, Ref, Values][] = [
 const axesArb = (rank: number): fc.Arbitrary<number | number[] | undefined> =>
   fc.oneof(
     fc.constant(undefined),
-    rank === 0 ? fc.constant([]) : fc.integer({ min: -rank, max: rank - 1 }),
+    rank === 0 ? fc.constant<number[]>([]) : fc.integer({ min: -rank, max: rank - 1 }),
     fc.subarray(Array.from({ length: rank }, (_, i) => i)).chain((a) => fc.shuffledSubarray(a, { minLength: a.length, maxLength: a.length })),
   );
 

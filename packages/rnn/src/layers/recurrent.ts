@@ -1,0 +1,227 @@
+import { DType, Rng, Tensor, TensorError, shapeStr, zeros } from '@unfold/tensor';
+import * as ad from '@unfold/autodiff';
+import { unroll } from '@unfold/autodiff';
+import { CellKind, CellState, GATES, STATES, cellStep } from '../cells';
+import { Module } from '../nn/module';
+import { orthogonal, uniformRange, xavierUniform, identityInit } from '../nn/init';
+import { RecurrentOptions, checkRecurrentOptions } from './options';
+
+export interface RecurrentInput {
+  /** Initial state [L·D, B, H] per state kind (h, and c for LSTM); zeros when absent. */
+  h0?: Tensor;
+  c0?: Tensor;
+  /** Per-example valid lengths (integers 0…T): past its length an example's state is frozen and its outputs are 0. */
+  lengths?: ArrayLike<number>;
+}
+
+export interface RecurrentOutput {
+  /** Every step's top-layer hidden state: [T, B, D·H] ([B, T, D·H] when batchFirst). */
+  output: Tensor;
+  /** Final hidden state per layer and direction: [L·D, B, H] (at each example's own length). */
+  hN: Tensor;
+  /** LSTM only: final cell state [L·D, B, H]. */
+  cN?: Tensor;
+}
+
+interface DirectionWeights {
+  wih: Tensor; // [G·H, In]
+  whh: Tensor; // [G·H, H]
+  bih: Tensor | null; // [G·H]
+  bhh: Tensor | null; // [G·H]
+}
+
+/**
+ * A stack of recurrent layers over a sequence, as torch.nn.RNN/LSTM/GRU, with the same
+ * parameter names, shapes and gate orders: weight_ih_l{k}[_reverse] [G·H, I_k],
+ * weight_hh_l{k}[_reverse] [G·H, H], bias_ih_l{k}[_reverse], bias_hh_l{k}[_reverse].
+ */
+export class RecurrentLayer extends Module {
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly directions: 1 | 2;
+  readonly batchFirst: boolean;
+  readonly dropoutP: number;
+  readonly residual: boolean;
+  readonly fused: boolean;
+  readonly dtype: DType;
+  private readonly rng: Rng;
+  private readonly w: DirectionWeights[][] = []; // [layer][direction]
+
+  constructor(readonly kind: CellKind, readonly label: string, o: RecurrentOptions) {
+    super();
+    checkRecurrentOptions(label, o);
+    this.inputSize = o.inputSize;
+    this.hiddenSize = o.hiddenSize;
+    this.numLayers = o.numLayers ?? 1;
+    this.directions = o.bidirectional ? 2 : 1;
+    this.batchFirst = o.batchFirst ?? false;
+    this.dropoutP = o.dropout ?? 0;
+    this.residual = o.residual ?? false;
+    this.fused = o.fused ?? true;
+    this.dtype = o.dtype ?? 'float32';
+    this.rng = o.rng ?? new Rng(o.seed ?? 0);
+    const H = this.hiddenSize;
+    const G = GATES[kind];
+    const init = o.init ?? {};
+    const std = 1 / Math.sqrt(H); // PyTorch: U(±1/√H) for every recurrent parameter
+    const range = init.range ?? 0.08;
+    const draw = (shape: number[], how: string | undefined): Tensor => {
+      switch (how ?? 'pytorch') {
+        case 'pytorch': return uniformRange(shape, std, this.rng, this.dtype);
+        case 'uniform': return uniformRange(shape, range, this.rng, this.dtype);
+        case 'zeros': return zeros(shape, this.dtype);
+        case 'xavier': return xavierUniform(shape as [number, number], this.rng, this.dtype);
+        case 'orthogonal': case 'identity': {
+          // one [H, H] block per gate, stacked: [G·H, H]
+          const out = zeros(shape, this.dtype);
+          for (let g = 0; g < G; g++) {
+            const blk = how === 'orthogonal' ? orthogonal([H, H], this.rng, this.dtype) : identityInit(H, init.identityScale ?? 1, this.dtype);
+            out.data.set(blk.data, g * H * H);
+          }
+          return out;
+        }
+        default: throw new TensorError(label, `unknown initialiser '${how}'`);
+      }
+    };
+    for (let k = 0; k < this.numLayers; k++) {
+      const inK = k === 0 ? this.inputSize : H * this.directions;
+      const layer: DirectionWeights[] = [];
+      for (let d = 0; d < this.directions; d++) {
+        const sfx = `_l${k}${d === 1 ? '_reverse' : ''}`;
+        const wih = this.registerParam(`weight_ih${sfx}`, draw([G * H, inK], init.weightIh)).value;
+        const whh = this.registerParam(`weight_hh${sfx}`, draw([G * H, H], init.weightHh)).value;
+        let bih: Tensor | null = null;
+        let bhh: Tensor | null = null;
+        if (o.bias !== false) {
+          bih = this.registerParam(`bias_ih${sfx}`, draw([G * H], init.bias)).value;
+          bhh = this.registerParam(`bias_hh${sfx}`, draw([G * H], init.bias)).value;
+          if (kind === 'lstm' && init.forgetBias !== undefined) {
+            bih.data.fill(init.forgetBias, H, 2 * H); // gate order i, f, g, o: f is [H, 2H)
+            bhh.data.fill(0, H, 2 * H);
+          }
+        } else if (init.forgetBias !== undefined) {
+          throw new TensorError(label, 'init.forgetBias needs bias: true');
+        }
+        layer.push({ wih, whh, bih, bhh });
+      }
+      this.w.push(layer);
+    }
+  }
+
+  /** Weights of layer k, direction d (0 forward, 1 reverse). */
+  weights(k: number, d = 0): DirectionWeights {
+    return this.w[k][d];
+  }
+
+  /** Zeros of the state shape [L·D, B, H] (h, and c for LSTM). */
+  initialState(batch: number): Tensor[] {
+    return Array.from({ length: STATES[this.kind] }, () => zeros([this.numLayers * this.directions, batch, this.hiddenSize], this.dtype));
+  }
+
+  /**
+   * x: [T, B, I] ([B, T, I] if batchFirst) → { output, hN, cN }.
+   * Layer by layer: the input projection of the whole sequence is one matmul, then the cell
+   * runs over time (via `unroll`, so every tape record carries its time step).
+   */
+  forward(x: Tensor, input: RecurrentInput = {}): RecurrentOutput {
+    const lbl = this.label;
+    if (!(x instanceof Tensor) || x.rank !== 3) {
+      throw new TensorError(lbl, `input must be ${this.batchFirst ? '[B, T, I]' : '[T, B, I]'}, got ${x instanceof Tensor ? shapeStr(x.shape) : typeof x}`);
+    }
+    if (x.dtype !== this.dtype) throw new TensorError(lbl, `input is ${x.dtype}, layer is ${this.dtype}`);
+    let seq = this.batchFirst ? ad.permute(x, [1, 0, 2]) : x; // [T, B, I]
+    const [T, B, I] = seq.shape;
+    if (I !== this.inputSize) throw new TensorError(lbl, `input feature size ${I} ≠ inputSize ${this.inputSize} (input ${shapeStr(x.shape)})`);
+    const LD = this.numLayers * this.directions;
+    const H = this.hiddenSize;
+    const nState = STATES[this.kind];
+    const given = [input.h0, input.c0].slice(0, nState);
+    if (this.kind !== 'lstm' && input.c0) throw new TensorError(lbl, 'c0 is only for LSTM');
+    given.forEach((s, j) => {
+      if (s && (s.rank !== 3 || s.shape[0] !== LD || s.shape[1] !== B || s.shape[2] !== H)) {
+        throw new TensorError(lbl, `${j === 0 ? 'h0' : 'c0'} must be [${LD}, ${B}, ${H}] (layers·directions, batch, hidden), got ${shapeStr(s.shape)}`);
+      }
+    });
+    const masks = input.lengths === undefined ? null : this.masks(input.lengths, T, B);
+    const step = cellStep(this.kind, this.fused);
+
+    const finals: Tensor[][] = Array.from({ length: nState }, () => []);
+    for (let k = 0; k < this.numLayers; k++) {
+      const outs: Tensor[] = [];
+      for (let d = 0; d < this.directions; d++) {
+        const idx = k * this.directions + d;
+        const state0 = given.map((s, j) => (s ? ad.slice(s, idx) : zeros([B, H], this.dtype))) as CellState;
+        while (state0.length < nState) state0.push(zeros([B, H], this.dtype));
+        const r = this.runDirection(seq, this.w[k][d], d === 1, state0, masks, step);
+        outs.push(r.output);
+        r.final.forEach((f, j) => finals[j].push(f));
+      }
+      let out = this.directions === 2 ? ad.concat(outs, 2) : outs[0]; // [T, B, D·H]
+      if (this.residual && k > 0) out = ad.add(out, seq);
+      if (k < this.numLayers - 1 && this.dropoutP > 0) out = ad.dropout(out, this.dropoutP, { training: this.training, rng: this.rng });
+      seq = out;
+    }
+    const output = this.batchFirst ? ad.permute(seq, [1, 0, 2]) : seq;
+    const res: RecurrentOutput = { output, hN: ad.stack(finals[0], 0) };
+    if (this.kind === 'lstm') res.cN = ad.stack(finals[1], 0);
+    return res;
+  }
+
+  private runDirection(seq: Tensor, w: DirectionWeights, reverse: boolean, state0: CellState, masks: Tensor[] | null, step: ReturnType<typeof cellStep>) {
+    const [T, B, I] = seq.shape;
+    const GH = w.wih.shape[0];
+    let xp = ad.matmul(ad.reshape(seq, [T * B, I]), w.wih, { transB: true }); // [T·B, G·H]
+    if (w.bih) xp = ad.add(xp, w.bih);
+    const xp3 = ad.reshape(xp, [T, B, GH]);
+    const order = Array.from({ length: T }, (_, i) => (reverse ? T - 1 - i : i)); // real time index of each step
+    const xs = order.map((t) => ad.slice(xp3, t)); // [B, G·H] views
+    const r = unroll(
+      (state, xpt, i) => {
+        const next = step(xpt, state, w.whh, w.bhh);
+        if (!masks) return next;
+        const m = masks[order[i - 1]]; // [B, 1]: 1 while t < length
+        return next.map((n, j) => ad.where(m, n, state[j])); // frozen past the end
+      },
+      state0,
+      xs,
+    );
+    const hs = r.states.map((s, i) => (masks ? ad.mul(s[0], masks[order[i]]) : s[0])); // outputs are 0 past the end
+    if (reverse) hs.reverse();
+    const final = T === 0 ? state0 : r.states[T - 1];
+    return { output: ad.stack(hs, 0), final };
+  }
+
+  private masks(lengths: ArrayLike<number>, T: number, B: number): Tensor[] {
+    if (lengths.length !== B) throw new TensorError(this.label, `lengths has ${lengths.length} entries for a batch of ${B}`);
+    for (let b = 0; b < B; b++) {
+      const L = lengths[b];
+      if (!Number.isInteger(L) || L < 0 || L > T) throw new TensorError(this.label, `lengths[${b}] = ${L} is not an integer in [0, T = ${T}]`);
+    }
+    return Array.from({ length: T }, (_, t) => {
+      const m = zeros([B, 1], this.dtype);
+      for (let b = 0; b < B; b++) m.data[b] = t < lengths[b] ? 1 : 0;
+      return m;
+    });
+  }
+}
+
+export class SimpleRNN extends RecurrentLayer {
+  constructor(o: RecurrentOptions & { nonlinearity?: 'tanh' | 'relu' }) {
+    const nl = o.nonlinearity ?? 'tanh';
+    if (nl !== 'tanh' && nl !== 'relu') throw new TensorError('SimpleRNN', `nonlinearity must be 'tanh' or 'relu', got '${String(nl)}'`);
+    super(nl === 'relu' ? 'rnn_relu' : 'rnn_tanh', 'SimpleRNN', o);
+  }
+}
+
+export class LSTM extends RecurrentLayer {
+  constructor(o: RecurrentOptions) {
+    super('lstm', 'LSTM', o);
+  }
+}
+
+export class GRU extends RecurrentLayer {
+  constructor(o: RecurrentOptions) {
+    super('gru', 'GRU', o);
+  }
+}

@@ -1,0 +1,39 @@
+import { DType, Rng, Tensor, TensorError, shapeStr } from '@unfold/tensor';
+import * as ad from '@unfold/autodiff';
+import { Module } from './module';
+import { uniformRange } from './init';
+
+export interface LinearOptions {
+  bias?: boolean;
+  rng?: Rng;
+  dtype?: DType;
+}
+
+/** y = x Wᵀ + b over the last axis, as torch.nn.Linear: weight [out, in], bias [out]. */
+export class Linear extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+
+  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: LinearOptions = {}) {
+    super();
+    for (const [n, v] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new TensorError('Linear', `${n} must be a positive integer, got ${v}`);
+    }
+    const rng = opts.rng ?? new Rng(0);
+    const k = 1 / Math.sqrt(inFeatures); // PyTorch: U(±1/√in) for weight and bias
+    this.weight = this.registerParam('weight', uniformRange([outFeatures, inFeatures], k, rng, opts.dtype)).value;
+    this.bias = opts.bias === false ? null : this.registerParam('bias', uniformRange([outFeatures], k, rng, opts.dtype)).value;
+  }
+
+  /** x: [..., in] → [..., out] */
+  forward(x: Tensor): Tensor {
+    if (x.rank < 1 || x.shape[x.rank - 1] !== this.inFeatures) {
+      throw new TensorError('Linear', `input ${shapeStr(x.shape)} does not end in ${this.inFeatures} features`);
+    }
+    const lead = x.shape.slice(0, -1);
+    const x2 = x.rank === 2 ? x : ad.reshape(x, [-1, this.inFeatures]); // [N, in]
+    let y = ad.matmul(x2, this.weight, { transB: true }); // [N, out]
+    if (this.bias) y = ad.add(y, this.bias);
+    return x.rank === 2 ? y : ad.reshape(y, [...lead, this.outFeatures]);
+  }
+}
