@@ -10,3 +10,6 @@ export { orthogonal, xavierUniform, uniformRange, identityInit } from './nn/init
 export * from './cells';
 export { RecurrentLayer, SimpleRNN, LSTM, GRU, RecurrentInput, RecurrentOutput } from './layers/recurrent';
 export { RecurrentOptions, RecurrentInit } from './layers/options';
+export { CharRNN, CharRNNOptions, CharState, CellName, CELL_NAMES, detachState } from './models/charRnn';
+export { sampleIds, drawFrom, SampleOptions } from './models/sample';
+export { computeGradients } from './train/gradients';

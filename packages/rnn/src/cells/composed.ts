@@ -17,15 +17,16 @@ export const rnnReluComposed: CellStep = (xp, [h], whh, bhh) => [ad.relu(ad.add(
 
 export const lstmComposed: CellStep = (xp, [h, c], whh, bhh) => {
   const gates = ad.add(xp, recur(h, whh, bhh)); // [B, 4H]
-  const [i, f, g, o] = ad.split(gates, 4, 1); // each [B, H]
+  const [i, f, g, o] = ad.split(gates, h.shape[1], 1); // chunks of H: each [B, H]
   const cNext = ad.add(ad.mul(ad.sigmoid(f), c), ad.mul(ad.sigmoid(i), ad.tanh(g)));
   const hNext = ad.mul(ad.sigmoid(o), ad.tanh(cNext));
   return [hNext, cNext];
 };
 
 export const gruComposed: CellStep = (xp, [h], whh, bhh) => {
-  const [xr, xz, xn] = ad.split(xp, 3, 1); // [B, H] each
-  const [hr, hz, hn] = ad.split(recur(h, whh, bhh), 3, 1);
+  const H = h.shape[1];
+  const [xr, xz, xn] = ad.split(xp, H, 1); // chunks of H: [B, H] each
+  const [hr, hz, hn] = ad.split(recur(h, whh, bhh), H, 1);
   const r = ad.sigmoid(ad.add(xr, hr));
   const z = ad.sigmoid(ad.add(xz, hz));
   const n = ad.tanh(ad.add(xn, ad.mul(r, hn)));

@@ -1,0 +1,79 @@
+import { Rng } from '@unfold/tensor';
+import { Adam, CharRNN, CharVocab, SGD, computeGradients, sampleIds } from '@unfold/rnn';
+
+const text = 'hello world, hello rnn. '.repeat(20);
+const vocab = CharVocab.fromText(text);
+const ids = vocab.encode(text);
+function batch(T: number, B: number, at: number) {
+  const x = new Int32Array(T * B);
+  const y = new Int32Array(T * B);
+  for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) {
+    x[t * B + b] = ids[at + b * 37 + t];
+    y[t * B + b] = ids[at + b * 37 + t + 1];
+  }
+  return { x, y };
+}
+
+describe('CharRNN', () => {
+  test.each(['lstm', 'gru', 'rnn'] as const)('%s learns a repeating text (loss falls well below uniform)', (cell) => {
+    const m = new CharRNN({ cell, vocabSize: vocab.size, hiddenSize: 32, seed: 3 });
+    const opt = new Adam(m.parameters(), { lr: 1e-2 });
+    const { x, y } = batch(16, 4, 0);
+    const first = m.evaluate(x, y, [16, 4]);
+    expect(first).toBeGreaterThan(Math.log(vocab.size) * 0.8);
+    for (let i = 0; i < 60; i++) m.trainStep(x, y, [16, 4], opt, { clip: 5 });
+    expect(m.evaluate(x, y, [16, 4])).toBeLessThan(0.5);
+  });
+
+  test('same seed, same numbers', () => {
+    const run = () => {
+      const m = new CharRNN({ cell: 'lstm', vocabSize: vocab.size, hiddenSize: 8, numLayers: 2, dropout: 0.2, seed: 9 });
+      const opt = new SGD(m.parameters(), { lr: 0.1 });
+      const { x, y } = batch(5, 3, 2);
+      return [0, 1, 2].map(() => m.trainStep(x, y, [5, 3], opt));
+    };
+    expect(run()).toEqual(run());
+  });
+
+  test('parameter gradients match finite differences of the loss (float64, embedding input)', () => {
+    const m = new CharRNN({ cell: 'gru', vocabSize: vocab.size, hiddenSize: 5, numLayers: 2, input: 'embedding', embeddingDim: 4, seed: 5, dtype: 'float64' });
+    const { x, y } = batch(4, 2, 5);
+    computeGradients(m, () => m.loss(x, y, [4, 2]));
+    const rng = new Rng(1);
+    for (const p of m.parameters()) {
+      const g = p.grad!.toFlatArray();
+      for (let k = 0; k < 3; k++) {
+        const i = rng.int(0, p.value.size);
+        const old = p.value.data[i];
+        p.value.data[i] = old + 1e-6;
+        const fp = m.evaluate(x, y, [4, 2]);
+        p.value.data[i] = old - 1e-6;
+        const fm = m.evaluate(x, y, [4, 2]);
+        p.value.data[i] = old;
+        const num = (fp - fm) / 2e-6;
+        expect(Math.abs(num - g[i])).toBeLessThan(1e-6 * Math.max(1, Math.abs(num)));
+      }
+    }
+  });
+
+  test('sampling: valid ids, deterministic with a seed, temperature and top-k validated', () => {
+    const m = new CharRNN({ cell: 'lstm', vocabSize: vocab.size, hiddenSize: 8, seed: 1 });
+    const prime = vocab.encode('hel');
+    const a = sampleIds(m, prime, { length: 20, temperature: 0.8, topK: 3, rng: new Rng(4) });
+    expect(a).toHaveLength(20);
+    expect(a.every((i) => Number.isInteger(i) && i >= 0 && i < vocab.size)).toBe(true);
+    expect(sampleIds(m, prime, { length: 20, temperature: 0.8, topK: 3, rng: new Rng(4) })).toEqual(a);
+    // top-1 is greedy: every step picks the arg-max
+    const g1 = sampleIds(m, prime, { length: 5, topK: 1, rng: new Rng(1) });
+    expect(sampleIds(m, prime, { length: 5, topK: 1, rng: new Rng(2) })).toEqual(g1);
+    expect(() => sampleIds(m, prime, { length: 5, temperature: 0 })).toThrow('sample: temperature must be positive');
+  });
+
+  test('bad input names the problem', () => {
+    expect(() => new CharRNN({ cell: 'lstm2' as never, vocabSize: 5, hiddenSize: 4 })).toThrow("CharRNN: unknown cell 'lstm2'");
+    expect(() => new CharRNN({ cell: 'lstm', vocabSize: 5, hiddenSize: 4, hidden: 3 } as never)).toThrow('CharRNN: unknown option hidden');
+    const m = new CharRNN({ cell: 'lstm', vocabSize: 5, hiddenSize: 4 });
+    expect(() => m.evaluate([0, 1, 7], [1, 2, 3], [3, 1])).toThrow('CharRNN: input[2] = 7 is not a character id in [0, 5)');
+    expect(() => m.evaluate([0, 1], [1, 2, 3], [3, 1])).toThrow('CharRNN: input has 2 ids for shape [3,1]');
+  });
+});
