@@ -1,0 +1,23 @@
+// Writing a plot to disk.
+import * as fs from 'fs';
+import * as path from 'path';
+import { TensorError } from '@unfold/tensor';
+
+/**
+ * Writes `svg` to `file` atomically: a temp file in the same directory, then rename, so a viewer
+ * polling the file never sees half a plot. The temp file is removed if anything fails.
+ */
+export function writeSvg(file: string, svg: string): void {
+  if (typeof file !== 'string' || file === '') throw new TensorError('writeSvg', `path must be a non-empty string, got ${String(file)}`);
+  if (typeof svg !== 'string' || !/^(<\?xml[^>]*\?>\s*)?<svg[\s>]/.test(svg)) {
+    throw new TensorError('writeSvg', `${file}: content is not an SVG document (expected it to start with <svg)`);
+  }
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  try {
+    fs.writeFileSync(tmp, svg, 'utf8');
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
