@@ -13,3 +13,8 @@ export { RecurrentOptions, RecurrentInit } from './layers/options';
 export { CharRNN, CharRNNOptions, CharState, CellName, CELL_NAMES, detachState } from './models/charRnn';
 export { sampleIds, drawFrom, SampleOptions } from './models/sample';
 export { computeGradients } from './train/gradients';
+export { Task } from './train/task';
+export { CharLMTask, CharLMTaskOptions } from './train/charLmTask';
+export { fit, FitOptions, FitResult, StepRecord, ValRecord, saveTraining } from './train/fit';
+export { Progress, LogMode, formatProgress, formatDuration } from './train/progress';
+export * from './viz';

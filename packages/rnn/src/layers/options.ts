@@ -1,4 +1,4 @@
-import { DType, Rng, TensorError } from '@unfold/tensor';
+import { DType, Rng, TensorError, isDType } from '@unfold/tensor';
 
 export interface RecurrentInit {
   /** W_ih: 'pytorch' U(±1/√H) (default), 'uniform' U(±range), 'xavier'. */
@@ -34,14 +34,25 @@ export interface RecurrentOptions {
   dtype?: DType;
 }
 
-const KNOWN = ['inputSize', 'hiddenSize', 'numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional', 'residual', 'fused', 'init', 'seed', 'rng', 'dtype', 'nonlinearity'];
+const KNOWN = ['inputSize', 'hiddenSize', 'numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional', 'residual', 'fused', 'init', 'seed', 'rng', 'dtype'];
 const KNOWN_INIT = ['weightIh', 'weightHh', 'bias', 'range', 'identityScale', 'forgetBias'];
+// Initialisers each slot accepts. Orthogonal/identity build [H, H] blocks, so they only fit W_hh.
+const INIT_NAMES: Record<'weightIh' | 'weightHh' | 'bias', string[]> = {
+  weightIh: ['pytorch', 'uniform', 'xavier'],
+  weightHh: ['pytorch', 'uniform', 'orthogonal', 'identity'],
+  bias: ['pytorch', 'uniform', 'zeros'],
+};
 
-/** Rejects unknown option names and out-of-range values, naming the layer. */
-export function checkRecurrentOptions(name: string, o: RecurrentOptions): void {
+/**
+ * Rejects unknown option names and out-of-range values, naming the layer. `extra` lists the
+ * options only this layer takes (SimpleRNN: nonlinearity); `lstm` allows init.forgetBias.
+ */
+export function checkRecurrentOptions(name: string, o: RecurrentOptions, extra: string[] = [], lstm = false): void {
   if (o === null || typeof o !== 'object') throw new TensorError(name, 'options object required');
-  const unknown = Object.keys(o).filter((k) => !KNOWN.includes(k));
-  if (unknown.length) throw new TensorError(name, `unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (valid: ${KNOWN.join(', ')})`);
+  const known = [...KNOWN, ...extra];
+  const unknown = Object.keys(o).filter((k) => !known.includes(k));
+  if (unknown.length) throw new TensorError(name, `unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (valid: ${known.join(', ')})`);
+  if (o.init !== undefined && (o.init === null || typeof o.init !== 'object')) throw new TensorError(name, `init must be an object, got ${o.init === null ? 'null' : typeof o.init}`);
   const unknownInit = Object.keys(o.init ?? {}).filter((k) => !KNOWN_INIT.includes(k));
   if (unknownInit.length) throw new TensorError(name, `unknown init option ${unknownInit.join(', ')} (valid: ${KNOWN_INIT.join(', ')})`);
   for (const k of ['inputSize', 'hiddenSize'] as const) {
@@ -49,5 +60,22 @@ export function checkRecurrentOptions(name: string, o: RecurrentOptions): void {
   }
   if (o.numLayers !== undefined && (!Number.isInteger(o.numLayers) || o.numLayers < 1)) throw new TensorError(name, `numLayers must be a positive integer, got ${o.numLayers}`);
   if (o.dropout !== undefined && !(o.dropout >= 0 && o.dropout < 1)) throw new TensorError(name, `dropout must be in [0, 1), got ${o.dropout}`);
-  if (o.init?.range !== undefined && !(o.init.range > 0)) throw new TensorError(name, `init.range must be positive, got ${o.init.range}`);
+  for (const k of ['bias', 'batchFirst', 'bidirectional', 'residual', 'fused'] as const) {
+    if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new TensorError(name, `${k} must be a boolean, got ${String(o[k])}`);
+  }
+  if (o.dtype !== undefined && !isDType(o.dtype)) throw new TensorError(name, `dtype must be float32 or float64, got ${String(o.dtype)}`);
+  if (o.rng !== undefined && (o.rng === null || typeof o.rng !== 'object')) throw new TensorError(name, 'rng must be an Rng');
+  if (o.seed !== undefined && !Number.isFinite(o.seed)) throw new TensorError(name, `seed must be a finite number, got ${o.seed}`);
+  const init = o.init ?? {};
+  for (const k of ['weightIh', 'weightHh', 'bias'] as const) {
+    const v = init[k];
+    if (v !== undefined && !INIT_NAMES[k].includes(v)) throw new TensorError(name, `init.${k} must be one of ${INIT_NAMES[k].join(', ')}, got '${String(v)}'`);
+  }
+  if (init.range !== undefined && !(init.range > 0 && Number.isFinite(init.range))) throw new TensorError(name, `init.range must be positive, got ${init.range}`);
+  if (init.identityScale !== undefined && !Number.isFinite(init.identityScale)) throw new TensorError(name, `init.identityScale must be finite, got ${init.identityScale}`);
+  if (init.forgetBias !== undefined) {
+    if (!lstm) throw new TensorError(name, 'init.forgetBias is for LSTM only (no forget gate here)');
+    if (!Number.isFinite(init.forgetBias)) throw new TensorError(name, `init.forgetBias must be finite, got ${init.forgetBias}`);
+    if (o.bias === false) throw new TensorError(name, 'init.forgetBias needs bias: true');
+  }
 }

@@ -3,6 +3,7 @@ import * as ad from '@unfold/autodiff';
 import { unroll } from '@unfold/autodiff';
 import { CellKind, CellState, GATES, STATES, cellStep } from '../cells';
 import { Module } from '../nn/module';
+import { Param } from '../optim/param';
 import { orthogonal, uniformRange, xavierUniform, identityInit } from '../nn/init';
 import { RecurrentOptions, checkRecurrentOptions } from './options';
 
@@ -23,11 +24,20 @@ export interface RecurrentOutput {
   cN?: Tensor;
 }
 
-interface DirectionWeights {
+export interface DirectionWeights {
   wih: Tensor; // [G·H, In]
   whh: Tensor; // [G·H, H]
   bih: Tensor | null; // [G·H]
   bhh: Tensor | null; // [G·H]
+}
+
+// The Param records, not their tensors: forward reads `.value` each call, so a value that is
+// replaced (not only updated in place) is the one used — gradient checks swap in their own.
+interface DirectionParams {
+  wih: Param;
+  whh: Param;
+  bih: Param | null;
+  bhh: Param | null;
 }
 
 /**
@@ -46,11 +56,11 @@ export class RecurrentLayer extends Module {
   readonly fused: boolean;
   readonly dtype: DType;
   private readonly rng: Rng;
-  private readonly w: DirectionWeights[][] = []; // [layer][direction]
+  private readonly w: DirectionParams[][] = []; // [layer][direction]
 
   constructor(readonly kind: CellKind, readonly label: string, o: RecurrentOptions) {
     super();
-    checkRecurrentOptions(label, o);
+    checkRecurrentOptions(label, o, kind === 'rnn_tanh' || kind === 'rnn_relu' ? ['nonlinearity'] : [], kind === 'lstm');
     this.inputSize = o.inputSize;
     this.hiddenSize = o.hiddenSize;
     this.numLayers = o.numLayers ?? 1;
@@ -60,7 +70,7 @@ export class RecurrentLayer extends Module {
     this.residual = o.residual ?? false;
     this.fused = o.fused ?? true;
     this.dtype = o.dtype ?? 'float32';
-    this.rng = o.rng ?? new Rng(o.seed ?? 0);
+    this.rng = this.registerRng('dropout', o.rng ?? new Rng(o.seed ?? 0));
     const H = this.hiddenSize;
     const G = GATES[kind];
     const init = o.init ?? {};
@@ -86,22 +96,21 @@ export class RecurrentLayer extends Module {
     };
     for (let k = 0; k < this.numLayers; k++) {
       const inK = k === 0 ? this.inputSize : H * this.directions;
-      const layer: DirectionWeights[] = [];
+      const layer: DirectionParams[] = [];
       for (let d = 0; d < this.directions; d++) {
         const sfx = `_l${k}${d === 1 ? '_reverse' : ''}`;
-        const wih = this.registerParam(`weight_ih${sfx}`, draw([G * H, inK], init.weightIh)).value;
-        const whh = this.registerParam(`weight_hh${sfx}`, draw([G * H, H], init.weightHh)).value;
-        let bih: Tensor | null = null;
-        let bhh: Tensor | null = null;
+        const wih = this.registerParam(`weight_ih${sfx}`, draw([G * H, inK], init.weightIh));
+        const whh = this.registerParam(`weight_hh${sfx}`, draw([G * H, H], init.weightHh));
+        let bih: Param | null = null;
+        let bhh: Param | null = null;
         if (o.bias !== false) {
-          bih = this.registerParam(`bias_ih${sfx}`, draw([G * H], init.bias)).value;
-          bhh = this.registerParam(`bias_hh${sfx}`, draw([G * H], init.bias)).value;
-          if (kind === 'lstm' && init.forgetBias !== undefined) {
-            bih.data.fill(init.forgetBias, H, 2 * H); // gate order i, f, g, o: f is [H, 2H)
-            bhh.data.fill(0, H, 2 * H);
+          bih = this.registerParam(`bias_ih${sfx}`, draw([G * H], init.bias));
+          bhh = this.registerParam(`bias_hh${sfx}`, draw([G * H], init.bias));
+          if (init.forgetBias !== undefined) {
+            // LSTM only (checked): gate order i, f, g, o, so f is [H, 2H); the total forget bias is b_ih + b_hh
+            bih.value.data.fill(init.forgetBias, H, 2 * H);
+            bhh.value.data.fill(0, H, 2 * H);
           }
-        } else if (init.forgetBias !== undefined) {
-          throw new TensorError(label, 'init.forgetBias needs bias: true');
         }
         layer.push({ wih, whh, bih, bhh });
       }
@@ -111,7 +120,9 @@ export class RecurrentLayer extends Module {
 
   /** Weights of layer k, direction d (0 forward, 1 reverse). */
   weights(k: number, d = 0): DirectionWeights {
-    return this.w[k][d];
+    if (!this.w[k]?.[d]) throw new TensorError(this.label, `no layer ${k} direction ${d} (numLayers ${this.numLayers}, directions ${this.directions})`);
+    const p = this.w[k][d];
+    return { wih: p.wih.value, whh: p.whh.value, bih: p.bih?.value ?? null, bhh: p.bhh?.value ?? null };
   }
 
   /** Zeros of the state shape [L·D, B, H] (h, and c for LSTM). */
@@ -129,21 +140,32 @@ export class RecurrentLayer extends Module {
     if (!(x instanceof Tensor) || x.rank !== 3) {
       throw new TensorError(lbl, `input must be ${this.batchFirst ? '[B, T, I]' : '[T, B, I]'}, got ${x instanceof Tensor ? shapeStr(x.shape) : typeof x}`);
     }
-    if (x.dtype !== this.dtype) throw new TensorError(lbl, `input is ${x.dtype}, layer is ${this.dtype}`);
+    if (x.dtype !== this.dtype) throw new TensorError(lbl, `input ${shapeStr(x.shape)} is ${x.dtype}, layer is ${this.dtype}`);
+    if (input === null || typeof input !== 'object') throw new TensorError(lbl, `second argument must be { h0?, c0?, lengths? }, got ${input === null ? 'null' : typeof input}`);
+    const unknown = Object.keys(input).filter((k) => !['h0', 'c0', 'lengths'].includes(k));
+    if (unknown.length) throw new TensorError(lbl, `unknown input field ${unknown.join(', ')} (valid: h0, c0, lengths)`);
     let seq = this.batchFirst ? ad.permute(x, [1, 0, 2]) : x; // [T, B, I]
     const [T, B, I] = seq.shape;
     if (I !== this.inputSize) throw new TensorError(lbl, `input feature size ${I} ≠ inputSize ${this.inputSize} (input ${shapeStr(x.shape)})`);
+    if (T === 0 || B === 0) throw new TensorError(lbl, `input ${shapeStr(x.shape)} is empty (T = ${T}, B = ${B})`);
     const LD = this.numLayers * this.directions;
     const H = this.hiddenSize;
     const nState = STATES[this.kind];
+    if (this.kind !== 'lstm' && input.c0 !== undefined) throw new TensorError(lbl, `c0 is only for LSTM (got c0 ${input.c0 instanceof Tensor ? shapeStr(input.c0.shape) : typeof input.c0})`);
     const given = [input.h0, input.c0].slice(0, nState);
-    if (this.kind !== 'lstm' && input.c0) throw new TensorError(lbl, 'c0 is only for LSTM');
     given.forEach((s, j) => {
-      if (s && (s.rank !== 3 || s.shape[0] !== LD || s.shape[1] !== B || s.shape[2] !== H)) {
-        throw new TensorError(lbl, `${j === 0 ? 'h0' : 'c0'} must be [${LD}, ${B}, ${H}] (layers·directions, batch, hidden), got ${shapeStr(s.shape)}`);
+      const what = j === 0 ? 'h0' : 'c0';
+      if (s === undefined) return;
+      if (!(s instanceof Tensor) || s.rank !== 3 || s.shape[0] !== LD || s.shape[1] !== B || s.shape[2] !== H) {
+        throw new TensorError(lbl, `${what} must be [${LD}, ${B}, ${H}] (layers·directions, batch, hidden) for input ${shapeStr(x.shape)}, got ${s instanceof Tensor ? shapeStr(s.shape) : typeof s}`);
       }
+      if (s.dtype !== this.dtype) throw new TensorError(lbl, `${what} ${shapeStr(s.shape)} is ${s.dtype}, layer is ${this.dtype}`);
     });
-    const masks = input.lengths === undefined ? null : this.masks(input.lengths, T, B);
+    const mask = input.lengths === undefined ? null : this.lengthMask(input.lengths, T, B, x.shape); // [T, B, 1]
+    // Zero the padding before anything reads it: garbage there (NaN, ±Inf) would otherwise
+    // reach the parameter gradients, since the masked steps' adjoint 0 times NaN is NaN.
+    if (mask) seq = ad.where(mask, seq, zeros([], this.dtype));
+    const masks = mask ? Array.from({ length: T }, (_, t) => mask.slice(t)) : null; // [B, 1] per step
     const step = cellStep(this.kind, this.fused);
 
     const finals: Tensor[][] = Array.from({ length: nState }, () => []);
@@ -153,7 +175,7 @@ export class RecurrentLayer extends Module {
         const idx = k * this.directions + d;
         const state0 = given.map((s, j) => (s ? ad.slice(s, idx) : zeros([B, H], this.dtype))) as CellState;
         while (state0.length < nState) state0.push(zeros([B, H], this.dtype));
-        const r = this.runDirection(seq, this.w[k][d], d === 1, state0, masks, step);
+        const r = this.runDirection(seq, this.weights(k, d), d === 1, state0, masks, step);
         outs.push(r.output);
         r.final.forEach((f, j) => finals[j].push(f));
       }
@@ -186,29 +208,32 @@ export class RecurrentLayer extends Module {
       state0,
       xs,
     );
-    const hs = r.states.map((s, i) => (masks ? ad.mul(s[0], masks[order[i]]) : s[0])); // outputs are 0 past the end
+    const zero = zeros([], seq.dtype);
+    const hs = r.states.map((s, i) => (masks ? ad.where(masks[order[i]], s[0], zero) : s[0])); // outputs are exactly +0 past the end
     if (reverse) hs.reverse();
-    const final = T === 0 ? state0 : r.states[T - 1];
+    const final = r.states[T - 1];
     return { output: ad.stack(hs, 0), final };
   }
 
-  private masks(lengths: ArrayLike<number>, T: number, B: number): Tensor[] {
-    if (lengths.length !== B) throw new TensorError(this.label, `lengths has ${lengths.length} entries for a batch of ${B}`);
+  /** [T, B, 1]: 1 where t < lengths[b]. */
+  private lengthMask(lengths: ArrayLike<number>, T: number, B: number, xShape: readonly number[]): Tensor {
+    if (lengths === null || typeof lengths !== 'object' || typeof lengths.length !== 'number') {
+      throw new TensorError(this.label, `lengths must be an array of ${B} integers, got ${lengths === null ? 'null' : typeof lengths}`);
+    }
+    if (lengths.length !== B) throw new TensorError(this.label, `lengths has ${lengths.length} entries for a batch of ${B} (input ${shapeStr(xShape)}, T = ${T})`);
     for (let b = 0; b < B; b++) {
       const L = lengths[b];
-      if (!Number.isInteger(L) || L < 0 || L > T) throw new TensorError(this.label, `lengths[${b}] = ${L} is not an integer in [0, T = ${T}]`);
+      if (!Number.isInteger(L) || L < 0 || L > T) throw new TensorError(this.label, `lengths[${b}] = ${L} is not an integer in [0, T = ${T}] (input ${shapeStr(xShape)})`);
     }
-    return Array.from({ length: T }, (_, t) => {
-      const m = zeros([B, 1], this.dtype);
-      for (let b = 0; b < B; b++) m.data[b] = t < lengths[b] ? 1 : 0;
-      return m;
-    });
+    const m = zeros([T, B, 1], this.dtype);
+    for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) m.data[t * B + b] = t < lengths[b] ? 1 : 0;
+    return m;
   }
 }
 
 export class SimpleRNN extends RecurrentLayer {
   constructor(o: RecurrentOptions & { nonlinearity?: 'tanh' | 'relu' }) {
-    const nl = o.nonlinearity ?? 'tanh';
+    const nl = o?.nonlinearity ?? 'tanh';
     if (nl !== 'tanh' && nl !== 'relu') throw new TensorError('SimpleRNN', `nonlinearity must be 'tanh' or 'relu', got '${String(nl)}'`);
     super(nl === 'relu' ? 'rnn_relu' : 'rnn_tanh', 'SimpleRNN', o);
   }

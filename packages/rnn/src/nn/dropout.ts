@@ -7,6 +7,7 @@ export class Dropout extends Module {
   constructor(readonly p: number, private readonly rng: Rng = new Rng(0)) {
     super();
     if (!(p >= 0 && p < 1)) throw new TensorError('Dropout', `p must be in [0, 1), got ${p}`);
+    this.registerRng('rng', rng);
   }
 
   forward(x: Tensor): Tensor {

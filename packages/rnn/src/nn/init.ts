@@ -2,7 +2,7 @@ import { Rng, Tensor, TensorError, eye, normal, uniform, zeros, DType } from '@u
 
 /**
  * Initialisers. All take the Rng explicitly so that a seed fixes every weight.
- *  - uniformFanIn: U(−1/√H, 1/√H), PyTorch's default for RNN/LSTM/GRU and Linear (with fan-in)
+ *  - uniformRange(shape, k): U(−k, k); PyTorch's default is k = 1/√H for RNN/LSTM/GRU, 1/√in for Linear
  *  - xavierUniform: U(±√(6/(fan_in+fan_out))) (Glorot & Bengio 2010)
  *  - orthogonal: Q of a QR decomposition of a normal matrix (Saxe et al. 2014), for recurrent
  *    weights: all singular values 1, so ∂h_t/∂h_{t−1} neither shrinks nor grows at init

@@ -1,6 +1,7 @@
 import { DType, Rng, Tensor, TensorError, shapeStr } from '@unfold/tensor';
 import * as ad from '@unfold/autodiff';
 import { Module } from './module';
+import { Param } from '../optim/param';
 import { uniformRange } from './init';
 
 export interface LinearOptions {
@@ -11,8 +12,15 @@ export interface LinearOptions {
 
 /** y = x Wᵀ + b over the last axis, as torch.nn.Linear: weight [out, in], bias [out]. */
 export class Linear extends Module {
-  readonly weight: Tensor;
-  readonly bias: Tensor | null;
+  // Param records, read at each call: a replaced value (a gradient check's copy) is the one used.
+  private readonly w: Param;
+  private readonly b: Param | null;
+  get weight(): Tensor {
+    return this.w.value;
+  }
+  get bias(): Tensor | null {
+    return this.b ? this.b.value : null;
+  }
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, opts: LinearOptions = {}) {
     super();
@@ -21,8 +29,8 @@ export class Linear extends Module {
     }
     const rng = opts.rng ?? new Rng(0);
     const k = 1 / Math.sqrt(inFeatures); // PyTorch: U(±1/√in) for weight and bias
-    this.weight = this.registerParam('weight', uniformRange([outFeatures, inFeatures], k, rng, opts.dtype)).value;
-    this.bias = opts.bias === false ? null : this.registerParam('bias', uniformRange([outFeatures], k, rng, opts.dtype)).value;
+    this.w = this.registerParam('weight', uniformRange([outFeatures, inFeatures], k, rng, opts.dtype));
+    this.b = opts.bias === false ? null : this.registerParam('bias', uniformRange([outFeatures], k, rng, opts.dtype));
   }
 
   /** x: [..., in] → [..., out] */
@@ -30,10 +38,12 @@ export class Linear extends Module {
     if (x.rank < 1 || x.shape[x.rank - 1] !== this.inFeatures) {
       throw new TensorError('Linear', `input ${shapeStr(x.shape)} does not end in ${this.inFeatures} features`);
     }
+    if (x.dtype !== this.weight.dtype) throw new TensorError('Linear', `input ${shapeStr(x.shape)} is ${x.dtype}, weight is ${this.weight.dtype}`);
     const lead = x.shape.slice(0, -1);
     const x2 = x.rank === 2 ? x : ad.reshape(x, [-1, this.inFeatures]); // [N, in]
-    let y = ad.matmul(x2, this.weight, { transB: true }); // [N, out]
-    if (this.bias) y = ad.add(y, this.bias);
+    let y = ad.matmul(x2, this.weight, { transB: true }); // [N, in] × [out, in]ᵀ → [N, out]
+    const bias = this.bias;
+    if (bias) y = ad.add(y, bias);
     return x.rank === 2 ? y : ad.reshape(y, [...lead, this.outFeatures]);
   }
 }

@@ -1,4 +1,4 @@
-import { Tensor, TensorError, shapeStr } from '@unfold/tensor';
+import { Rng, Tensor, TensorError, shapeStr } from '@unfold/tensor';
 import { Param } from '../optim/param';
 
 /**
@@ -12,12 +12,36 @@ export abstract class Module {
   training = true;
   private readonly ownParams = new Map<string, Param>();
   private readonly children = new Map<string, Module>();
+  private readonly rngs = new Map<string, Rng>();
 
   protected registerParam(name: string, value: Tensor): Param {
     if (this.ownParams.has(name) || this.children.has(name)) throw new TensorError(this.constructor.name, `duplicate name '${name}'`);
     const p: Param = { name, value, grad: null };
     this.ownParams.set(name, p);
     return p;
+  }
+
+  /** A random generator the module draws from while training (dropout), saved in checkpoints. */
+  protected registerRng(name: string, rng: Rng): Rng {
+    this.rngs.set(name, rng);
+    return rng;
+  }
+
+  /** Every registered generator's state by qualified name, so a resumed run draws the same masks. */
+  rngStates(prefix = ''): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const [n, r] of this.rngs) out[prefix + n] = r.getState();
+    for (const [n, c] of this.children) Object.assign(out, c.rngStates(`${prefix}${n}.`));
+    return out;
+  }
+
+  setRngStates(states: Record<string, number[]>, prefix = ''): void {
+    for (const [n, r] of this.rngs) {
+      const s = states[prefix + n];
+      if (!s) throw new TensorError(this.constructor.name, `no random state for '${prefix + n}' in the checkpoint`);
+      r.setState(s);
+    }
+    for (const [n, c] of this.children) c.setRngStates(states, `${prefix}${n}.`);
   }
 
   protected registerModule<M extends Module>(name: string, m: M): M {
@@ -64,45 +88,61 @@ export abstract class Module {
   }
 
   /**
-   * Copies values in from a state dict. Every problem is collected first — missing names,
-   * unexpected names, wrong shapes, non-finite values — and reported together in one error;
-   * nothing is written unless everything fits (never a half-loaded model).
+   * Copies values in from a state dict (Tensors, or `{ shape, data }` entries as a PyTorch JSON
+   * export holds them; values are converted to each parameter's dtype). Every problem is
+   * collected first — missing names, unexpected names, wrong shapes, wrong counts, non-finite
+   * values — and reported together in one error; nothing is written unless everything fits
+   * (never a half-loaded model).
    */
   loadStateDict(sd: Record<string, Tensor | { shape: number[]; data: ArrayLike<number> }>): void {
+    const who = this.constructor.name;
+    if (sd === null || typeof sd !== 'object' || sd instanceof Tensor) throw new TensorError('loadStateDict', `${who}: expected an object of name → tensor, got ${sd === null ? 'null' : typeof sd}`);
     const own = new Map(this.namedParameters());
+    const has = (n: string): boolean => Object.prototype.hasOwnProperty.call(sd, n);
     const problems: string[] = [];
-    const missing = [...own.keys()].filter((n) => !(n in sd));
+    const missing = [...own.keys()].filter((n) => !has(n));
     const extra = Object.keys(sd).filter((n) => !own.has(n));
     if (missing.length) problems.push(`missing: ${missing.join(', ')}`);
     if (extra.length) problems.push(`unexpected: ${extra.join(', ')}`);
-    const staged: [Param, ArrayLike<number>, Tensor | null][] = [];
+    const staged: [Param, ArrayLike<number>][] = [];
     for (const [n, p] of own) {
-      const v = sd[n];
-      if (v === undefined) continue;
-      const shape = v instanceof Tensor ? v.shape : v.shape;
-      if (!Array.isArray(shape) && !(v instanceof Tensor)) {
-        problems.push(`${n}: no shape`);
+      if (!has(n)) continue;
+      const v: unknown = sd[n];
+      const isT = v instanceof Tensor;
+      const entry = v as { shape?: unknown; data?: unknown };
+      if (!isT && (v === null || typeof v !== 'object')) {
+        problems.push(`${n}: ${v === null ? 'null' : typeof v}, not a tensor or { shape, data }`);
+        continue;
+      }
+      const shape = isT ? (v as Tensor).shape : entry.shape;
+      if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+        problems.push(`${n}: no valid shape (got ${JSON.stringify(shape)})`);
         continue;
       }
       if (shape.length !== p.value.rank || shape.some((d, i) => d !== p.value.shape[i])) {
         problems.push(`${n}: shape ${shapeStr(shape)}, expected ${shapeStr(p.value.shape)}`);
         continue;
       }
-      const data = v instanceof Tensor ? v.toFlatArray() : v.data;
-      if (data.length !== p.value.size) {
-        problems.push(`${n}: ${data.length} values for shape ${shapeStr(shape)}`);
+      const data = isT ? (v as Tensor).toFlatArray() : entry.data;
+      if (data === null || typeof data !== 'object' || typeof (data as ArrayLike<number>).length !== 'number') {
+        problems.push(`${n}: data is ${data === null ? 'null' : typeof data}, not an array of numbers`);
         continue;
       }
-      for (let i = 0; i < data.length; i++) {
-        if (!Number.isFinite(data[i])) {
-          problems.push(`${n}: non-finite value ${data[i]} at index ${i}`);
-          break;
-        }
+      const arr = data as ArrayLike<number>;
+      if (arr.length !== p.value.size) {
+        problems.push(`${n}: ${arr.length} values for shape ${shapeStr(shape)} (needs ${p.value.size})`);
+        continue;
       }
-      staged.push([p, data, v instanceof Tensor ? v : null]);
+      const bad = firstBad(arr);
+      if (bad >= 0) {
+        problems.push(`${n}: non-finite value ${String(arr[bad])} at flat index ${bad}`);
+        continue;
+      }
+      staged.push([p, arr]);
     }
-    if (problems.length) throw new TensorError('loadStateDict', `${this.constructor.name} state dict does not fit — ${problems.join('; ')}`);
+    if (problems.length) throw new TensorError('loadStateDict', `${who} state dict does not fit (nothing was loaded) — ${problems.join('; ')}`);
     for (const [p, data] of staged) {
+      // params are contiguous (optimizers rely on it too), so element i sits at offset + i
       const d = p.value.data;
       for (let i = 0; i < data.length; i++) d[p.value.offset + i] = data[i];
     }
@@ -121,4 +161,10 @@ export abstract class Module {
   zeroGrad(): void {
     for (const [, p] of this.namedParameters()) p.grad = null;
   }
+}
+
+/** Index of the first entry that is not a finite number (NaN, ±Inf, a string, …), or -1. */
+function firstBad(a: ArrayLike<number>): number {
+  for (let i = 0; i < a.length; i++) if (typeof a[i] !== 'number' || !Number.isFinite(a[i])) return i;
+  return -1;
 }

@@ -1,0 +1,116 @@
+import { Tensor, gemmArrays } from '@unfold/tensor';
+import { OpDef, apply1 } from '@unfold/autodiff';
+import { CellStep } from './spec';
+import { NO_ATTRS, NoAttrs, checkCell, fresh, mat, rowsPlusBias, scratch, sumRows } from './fused-util';
+
+/**
+ * One GRU step as one tape record (PyTorch gate order r, z, n):
+ *
+ *   p = [p_r p_z p_n] = h W_hhᵀ + b_hh                  // h:[B,H] W_hh:[3H,H] → [B,3H]
+ *   r = σ(xp_r + p_r)   z = σ(xp_z + p_z)
+ *   n = tanh(xp_n + r ⊙ p_n)                            // r gates the recurrent part only
+ *   h' = (1 − z) ⊙ n + z ⊙ h = n + z ⊙ (h − n)
+ *
+ * Unlike the LSTM, xp cannot be added before the GEMM (p_n is needed alone), so the GEMM writes
+ * p into a buffer of its own, which then holds what backward needs:
+ * saved: act = [r | z | p_n | n] [B,4H], h [B,H], W_hh [3H,H].
+ * inputs [xp, h, W_hh, (b_hh)] → outputs [h'].
+ */
+export const gruCellOp: OpDef<NoAttrs> = {
+  name: 'gruCell',
+  forward: (inputs) => {
+    const { B, H, dtype, xp, h, whh, bhh } = checkCell('gruCell', inputs, 1, 3);
+    const G3 = 3 * H;
+    const W4 = 4 * H; // row stride of act
+    const act = fresh([B, W4], dtype);
+    const a = act.data;
+    // act[:, 0:3H] ← b_hh, then ← h·W_hhᵀ + act[:, 0:3H]  (beta = 0 without a bias: nothing to add)
+    rowsPlusBias(B, G3, null, bhh, a, W4);
+    const Hm = mat(h);
+    const W = mat(whh);
+    gemmArrays(false, true, B, G3, H, 1, Hm.d, Hm.o, Hm.ld, W.d, W.o, W.ld, bhh ? 1 : 0, a, 0, W4);
+
+    const hN = fresh([B, H], dtype);
+    const hn = hN.data;
+    const X = mat(xp);
+    const x = X.d, hd = Hm.d;
+    // σ(v) with e = e^−|v| ∈ (0, 1]: 1/(1+e) for v ≥ 0, e/(1+e) below; never overflows.
+    for (let b = 0; b < B; b++) {
+      const r = b * W4;
+      const xr = X.o + b * X.ld;
+      const hr = Hm.o + b * Hm.ld;
+      const s = b * H;
+      for (let j = 0; j < H; j++) {
+        let v = x[xr + j] + a[r + j];
+        let e = Math.exp(-Math.abs(v));
+        let q = 1 / (1 + e);
+        const rg = v >= 0 ? q : e * q;
+        v = x[xr + H + j] + a[r + H + j];
+        e = Math.exp(-Math.abs(v));
+        q = 1 / (1 + e);
+        const zg = v >= 0 ? q : e * q;
+        const ng = Math.tanh(x[xr + 2 * H + j] + rg * a[r + 2 * H + j]);
+        a[r + j] = rg;
+        a[r + H + j] = zg;
+        a[r + 3 * H + j] = ng; // p_n stays in [2H, 3H)
+        hn[s + j] = ng + zg * (hd[hr + j] - ng);
+      }
+    }
+    return { outputs: [hN], saved: [act, h, whh] };
+  },
+
+  // dy = dh'. With a_r = xp_r + p_r, a_z = xp_z + p_z, a_n = xp_n + r ⊙ p_n:
+  //   dn  = dh' ⊙ (1 − z)         dz = dh' ⊙ (h − n)         dh_direct = dh' ⊙ z
+  //   da_n = dn ⊙ (1 − n²)
+  //   da_r = (da_n ⊙ p_n) ⊙ r(1 − r)                          (r enters through r ⊙ p_n)
+  //   da_z = dz ⊙ z(1 − z)
+  //   dxp = [da_r  da_z  da_n]
+  //   dp  = [da_r  da_z  da_n ⊙ r]                            (the one place xp and p differ)
+  //   dh = dh_direct + dp · W_hh  [B,3H]·[3H,H],  dW_hh = dpᵀ · h  [3H,B]·[B,H],  db_hh = Σ_b dp.
+  // dp is scratch (not an output); dh_direct is written first and the GEMM adds onto it.
+  vjp: ([dhN], [act, h, whh], _attrs, inputs) => {
+    const B = act.shape[0];
+    const H = act.shape[1] / 4;
+    const G3 = 3 * H;
+    const W4 = 4 * H;
+    const dtype = act.dtype;
+    const dX = fresh([B, G3], dtype);
+    const dH = fresh([B, H], dtype);
+    const dp = scratch(dtype, B * G3);
+    const dx = dX.data, dh = dH.data, a = act.data;
+    const DY = mat(dhN);
+    const Hm = mat(h);
+    const dy = DY.d, hd = Hm.d;
+    for (let b = 0; b < B; b++) {
+      const r = b * W4;
+      const q = b * G3;
+      const yr = DY.o + b * DY.ld;
+      const hr = Hm.o + b * Hm.ld;
+      const s = b * H;
+      for (let j = 0; j < H; j++) {
+        const rg = a[r + j], zg = a[r + H + j], pn = a[r + 2 * H + j], ng = a[r + 3 * H + j];
+        const d = dy[yr + j];
+        dh[s + j] = d * zg;
+        const dan = d * (1 - zg) * (1 - ng * ng);
+        const dar = dan * pn * rg * (1 - rg);
+        const daz = d * (hd[hr + j] - ng) * zg * (1 - zg);
+        dx[q + j] = dar;
+        dx[q + H + j] = daz;
+        dx[q + 2 * H + j] = dan;
+        dp[q + j] = dar;
+        dp[q + H + j] = daz;
+        dp[q + 2 * H + j] = dan * rg;
+      }
+    }
+    const W = mat(whh);
+    gemmArrays(false, false, B, H, G3, 1, dp, 0, G3, W.d, W.o, W.ld, 1, dh, 0, H);
+    const dW = fresh([G3, H], dtype);
+    gemmArrays(true, false, G3, H, B, 1, dp, 0, G3, Hm.d, Hm.o, Hm.ld, 0, dW.data, 0, H);
+    const out: Tensor[] = [dX, dH, dW];
+    if (inputs.length === 4) out.push(sumRows(B, G3, dp, dtype));
+    return out;
+  },
+};
+
+/** The GRU CellStep on the fused kernel: one 'gruCell' record per step. */
+export const gruFused: CellStep = (xp, [h], whh, bhh) => [apply1(gruCellOp, bhh ? [xp, h, whh, bhh] : [xp, h, whh], NO_ATTRS)];

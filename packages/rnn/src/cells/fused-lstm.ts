@@ -1,0 +1,122 @@
+import { Tensor, gemmArrays } from '@unfold/tensor';
+import { OpDef, apply } from '@unfold/autodiff';
+import { CellStep } from './spec';
+import { NO_ATTRS, NoAttrs, checkCell, fresh, mat, rowsPlusBias, sumRows } from './fused-util';
+
+/**
+ * One LSTM step as one tape record (PyTorch gate order i, f, g, o):
+ *
+ *   a = [a_i a_f a_g a_o] = xp + h W_hhᵀ + b_hh          // xp:[B,4H] h:[B,H] W_hh:[4H,H] → [B,4H]
+ *   i = σ(a_i)  f = σ(a_f)  g = tanh(a_g)  o = σ(a_o)
+ *   c' = f ⊙ c + i ⊙ g
+ *   h' = o ⊙ tanh(c')
+ *
+ * inputs [xp, h, c, W_hh, (b_hh)] → outputs [h', c'].
+ * saved: act = [i f g o] [B,4H] (the activated gates, written over the pre-activations),
+ *        c [B,H], tanh(c') [B,H], h [B,H], W_hh [4H,H].
+ * Matches lstmComposed (composed.ts) in value and gradient: see test/fused-cells.test.ts.
+ */
+export const lstmCellOp: OpDef<NoAttrs> = {
+  name: 'lstmCell',
+  forward: (inputs) => {
+    const { B, H, dtype, xp, h, c, whh, bhh } = checkCell('lstmCell', inputs, 2, 4);
+    const G4 = 4 * H;
+    const act = fresh([B, G4], dtype);
+    const a = act.data;
+    // a ← xp + b_hh, then a ← h·W_hhᵀ + a (one GEMM, beta = 1)
+    rowsPlusBias(B, G4, mat(xp), bhh, a, G4);
+    const Hm = mat(h);
+    const W = mat(whh);
+    gemmArrays(false, true, B, G4, H, 1, Hm.d, Hm.o, Hm.ld, W.d, W.o, W.ld, 1, a, 0, G4);
+
+    const hN = fresh([B, H], dtype);
+    const cN = fresh([B, H], dtype);
+    const tcN = fresh([B, H], dtype);
+    const hn = hN.data, cn = cN.data, tc = tcN.data;
+    const C = mat(c as Tensor);
+    const cd = C.d;
+    // σ(v) with e = e^−|v| ∈ (0, 1]: 1/(1+e) for v ≥ 0, e/(1+e) below; never overflows (as the sigmoid kernel).
+    for (let b = 0; b < B; b++) {
+      const r = b * G4;
+      const cr = C.o + b * C.ld;
+      const s = b * H;
+      for (let j = 0; j < H; j++) {
+        let v = a[r + j];
+        let e = Math.exp(-Math.abs(v));
+        let q = 1 / (1 + e);
+        const ig = v >= 0 ? q : e * q;
+        v = a[r + H + j];
+        e = Math.exp(-Math.abs(v));
+        q = 1 / (1 + e);
+        const fg = v >= 0 ? q : e * q;
+        const gg = Math.tanh(a[r + 2 * H + j]);
+        v = a[r + 3 * H + j];
+        e = Math.exp(-Math.abs(v));
+        q = 1 / (1 + e);
+        const og = v >= 0 ? q : e * q;
+        a[r + j] = ig;
+        a[r + H + j] = fg;
+        a[r + 2 * H + j] = gg;
+        a[r + 3 * H + j] = og;
+        const cv = fg * cd[cr + j] + ig * gg; // c' = f⊙c + i⊙g
+        const t = Math.tanh(cv);
+        cn[s + j] = cv;
+        tc[s + j] = t;
+        hn[s + j] = og * t; // h' = o⊙tanh(c')
+      }
+    }
+    return { outputs: [hN, cN], saved: [act, c as Tensor, tcN, h, whh] };
+  },
+
+  // dys = [dh', dc'] (either zeros when unused).
+  //   dc  = dc' + dh' ⊙ o ⊙ (1 − tanh²c')        total adjoint of c'
+  //   da_o = dh' ⊙ tanh c' ⊙ o(1 − o)
+  //   da_i = dc ⊙ g ⊙ i(1 − i)
+  //   da_f = dc ⊙ c ⊙ f(1 − f)
+  //   da_g = dc ⊙ i ⊙ (1 − g²)
+  //   dc_prev = dc ⊙ f
+  // a = xp + h W_hhᵀ + b_hh is linear in every input, so with da = [da_i da_f da_g da_o] [B,4H]:
+  //   dxp = da,  dh = da · W_hh  [B,4H]·[4H,H],  dW_hh = daᵀ · h  [4H,B]·[B,H],  db_hh = Σ_b da.
+  vjp: ([dhN, dcN], [act, c, tcN, h, whh], _attrs, inputs) => {
+    const [B, G4] = act.shape;
+    const H = G4 / 4;
+    const dtype = act.dtype;
+    const da = fresh([B, G4], dtype);
+    const dcP = fresh([B, H], dtype);
+    const g = da.data, dc0 = dcP.data, a = act.data, tc = tcN.data;
+    const DH = mat(dhN);
+    const DC = mat(dcN);
+    const C = mat(c);
+    const dh = DH.d, dcn = DC.d, cd = C.d;
+    for (let b = 0; b < B; b++) {
+      const r = b * G4;
+      const s = b * H;
+      const hr = DH.o + b * DH.ld;
+      const dr = DC.o + b * DC.ld;
+      const cr = C.o + b * C.ld;
+      for (let j = 0; j < H; j++) {
+        const ig = a[r + j], fg = a[r + H + j], gg = a[r + 2 * H + j], og = a[r + 3 * H + j];
+        const t = tc[s + j];
+        const dhv = dh[hr + j];
+        const dc = dcn[dr + j] + dhv * og * (1 - t * t);
+        g[r + j] = dc * gg * ig * (1 - ig);
+        g[r + H + j] = dc * cd[cr + j] * fg * (1 - fg);
+        g[r + 2 * H + j] = dc * ig * (1 - gg * gg);
+        g[r + 3 * H + j] = dhv * t * og * (1 - og);
+        dc0[s + j] = dc * fg;
+      }
+    }
+    const Hm = mat(h);
+    const W = mat(whh);
+    const dH = fresh([B, H], dtype);
+    gemmArrays(false, false, B, H, G4, 1, g, 0, G4, W.d, W.o, W.ld, 0, dH.data, 0, H);
+    const dW = fresh([G4, H], dtype);
+    gemmArrays(true, false, G4, H, B, 1, g, 0, G4, Hm.d, Hm.o, Hm.ld, 0, dW.data, 0, H);
+    const out: Tensor[] = [da, dH, dcP, dW];
+    if (inputs.length === 5) out.push(sumRows(B, G4, g, dtype));
+    return out;
+  },
+};
+
+/** The LSTM CellStep on the fused kernel: one 'lstmCell' record per step. */
+export const lstmFused: CellStep = (xp, [h, c], whh, bhh) => apply(lstmCellOp, bhh ? [xp, h, c, whh, bhh] : [xp, h, c, whh], NO_ATTRS);

@@ -1,0 +1,228 @@
+import * as fs from 'node:fs';
+import { Tensor, TensorError } from '@unfold/tensor';
+import { Checkpoint, JsonObject, loadCheckpoint, packOptimizerState, saveCheckpoint, unpackOptimizerState } from '../checkpoint';
+import { Module } from '../nn/module';
+import { Optimizer } from '../optim/optimizer';
+import { clipGradNorm, clipGradValue } from '../optim/clip';
+import { createOptimizer } from '../optim/create';
+import { Schedule } from '../optim/schedules';
+import { computeGradients } from './gradients';
+import { LogMode, Progress } from './progress';
+import { Task } from './task';
+
+export interface StepRecord { step: number; loss: number; gradNorm: number; lr: number }
+export interface ValRecord { step: number; loss: number }
+
+export interface FitOptions {
+  /** Stop after this many optimizer steps … */
+  steps?: number;
+  /** … or this many epochs of the task's data … */
+  epochs?: number;
+  /** … or after this many seconds (whichever comes first). */
+  timeBudgetSec?: number;
+  /** An optimizer, or a name + options for createOptimizer (default Adam, lr 2e-3). */
+  optimizer?: Optimizer | { name: string; [k: string]: unknown };
+  /** Learning rate per step (overrides the optimizer's lr every step). */
+  schedule?: Schedule;
+  /** Clip gradients to this global L2 norm (the pre-clip norm is recorded every step). */
+  clipNorm?: number;
+  /** Clip every gradient element to [−v, v]. */
+  clipValue?: number;
+  /** Validate every N steps (and at the end) when the task can. */
+  valEvery?: number;
+  /** Stop when validation loss has not improved by minDelta for `patience` validations; restore the best weights. */
+  earlyStopping?: { patience: number; minDelta?: number; restoreBest?: boolean };
+  /** Save a checkpoint here every `checkpointEvery` steps and at the end; with `resume`, continue from it. */
+  checkpointDir?: string;
+  checkpointEvery?: number;
+  resume?: boolean;
+  /** Stored in the checkpoint (model config etc.), returned by `loadTraining`. */
+  config?: JsonObject;
+  log?: LogMode;
+  logEvery?: number;
+  checkNumerics?: boolean;
+  onStep?: (r: StepRecord) => void;
+  onValidation?: (r: ValRecord) => void;
+}
+
+export interface FitResult {
+  steps: number;
+  history: StepRecord[];
+  validation: ValRecord[];
+  bestValLoss: number | null;
+  bestStep: number | null;
+  stoppedEarly: boolean;
+  stopReason: 'steps' | 'epochs' | 'time' | 'early-stopping';
+  seconds: number;
+}
+
+const KNOWN = ['steps', 'epochs', 'timeBudgetSec', 'optimizer', 'schedule', 'clipNorm', 'clipValue', 'valEvery', 'earlyStopping', 'checkpointDir', 'checkpointEvery', 'resume', 'config', 'log', 'logEvery', 'checkNumerics', 'onStep', 'onValidation'];
+
+/**
+ * The training loop, as Keras' fit: for each step, take the task's next batch, record the
+ * forward pass on a fresh tape, backpropagate (BPTT happens inside, through the recorded time
+ * steps), clip, step the optimizer, carry the detached state to the next batch; validate,
+ * stop early, checkpoint. A run resumed from a checkpoint continues bit-identically.
+ */
+export function fit<B, S>(model: Module, task: Task<B, S>, o: FitOptions = {}): FitResult {
+  const unknown = Object.keys(o).filter((k) => !KNOWN.includes(k));
+  if (unknown.length) throw new TensorError('fit', `unknown option ${unknown.join(', ')} (valid: ${KNOWN.join(', ')})`);
+  if (o.steps === undefined && o.epochs === undefined && o.timeBudgetSec === undefined) throw new TensorError('fit', 'give steps, epochs or timeBudgetSec');
+  for (const k of ['steps', 'epochs', 'valEvery', 'checkpointEvery', 'logEvery'] as const) {
+    const v = o[k];
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new TensorError('fit', `${k} must be a positive integer, got ${v}`);
+  }
+  for (const k of ['clipNorm', 'clipValue', 'timeBudgetSec'] as const) {
+    const v = o[k];
+    if (v !== undefined && !(v > 0)) throw new TensorError('fit', `${k} must be positive, got ${v}`);
+  }
+  if (o.earlyStopping && !task.validate) throw new TensorError('fit', `earlyStopping needs validation data, and task '${task.name}' has none`);
+  if (o.earlyStopping && !(Number.isInteger(o.earlyStopping.patience) && o.earlyStopping.patience >= 1)) throw new TensorError('fit', 'earlyStopping.patience must be a positive integer');
+
+  const params = model.parameters();
+  const opt = o.optimizer instanceof Optimizer ? o.optimizer : createOptimizer(String(o.optimizer?.name ?? 'adam'), params, optimizerOpts(o.optimizer));
+  if (o.checkpointDir) checkWritable(o.checkpointDir);
+
+  const history: StepRecord[] = [];
+  const validation: ValRecord[] = [];
+  let step = 0;
+  let best: { loss: number; step: number; weights: Record<string, Tensor> } | null = null;
+  let sinceBest = 0;
+  let state: S | undefined;
+  if (o.resume && o.checkpointDir && fs.existsSync(o.checkpointDir)) {
+    const r = restore(o.checkpointDir, model, opt, task);
+    step = r.step;
+    history.push(...r.history);
+    validation.push(...r.validation);
+    state = r.state as S | undefined;
+  }
+
+  const progress = new Progress(o.log ?? 'auto', o.logEvery ?? 50);
+  const t0 = Date.now();
+  const startStep = step;
+  let stopReason: FitResult['stopReason'] = 'steps';
+  const save = () => o.checkpointDir && saveTraining(o.checkpointDir, model, opt, task, step, history, validation, state, o.config ?? {});
+
+  for (;;) {
+    if (o.steps !== undefined && step >= o.steps) { stopReason = 'steps'; break; }
+    if (o.timeBudgetSec !== undefined && (Date.now() - t0) / 1000 >= o.timeBudgetSec) { stopReason = 'time'; break; }
+    const { batch, resetState, epoch } = task.next(step);
+    if (o.epochs !== undefined && epoch >= o.epochs) { stopReason = 'epochs'; break; }
+    if (resetState) state = undefined;
+
+    if (o.schedule) opt.lr = o.schedule(step);
+    const r = computeGradients(model, () => task.loss(batch, state), { checkNumerics: o.checkNumerics });
+    const loss = r.loss.item();
+    if (!Number.isFinite(loss)) throw new TensorError('fit', `loss is ${loss} at step ${step}; lower the learning rate, clip gradients, or run with checkNumerics to find the op`);
+    const gradNorm = clipGradNorm(params, o.clipNorm ?? Infinity);
+    if (o.clipValue !== undefined) clipGradValue(params, o.clipValue);
+    opt.step();
+    state = r.state === undefined ? undefined : task.detachState ? task.detachState(r.state) : r.state;
+    step++;
+    const rec = { step, loss, gradNorm, lr: opt.lr };
+    history.push(rec);
+    o.onStep?.(rec);
+    const elapsed = (Date.now() - t0) / 1000;
+    const rate = (step - startStep) / Math.max(elapsed, 1e-9);
+    progress.update({
+      step, total: o.steps, loss, bits: task.unit === 'nats/char' ? loss / Math.LN2 : undefined, stepsPerSec: rate,
+      etaSec: o.steps ? (o.steps - step) / rate : o.timeBudgetSec ? o.timeBudgetSec - elapsed : undefined,
+      extra: `|g| ${gradNorm.toFixed(2)}`,
+    });
+
+    const last = o.steps !== undefined && step >= o.steps;
+    if (task.validate && o.valEvery && (step % o.valEvery === 0 || last)) {
+      const vl = task.validate();
+      validation.push({ step, loss: vl });
+      o.onValidation?.({ step, loss: vl });
+      progress.note(`validation at step ${step}: ${vl.toFixed(4)} ${task.unit}${task.unit === 'nats/char' ? ` (${(vl / Math.LN2).toFixed(3)} bpc)` : ''}`);
+      if (o.earlyStopping) {
+        if (!best || vl < best.loss - (o.earlyStopping.minDelta ?? 0)) {
+          best = { loss: vl, step, weights: cloneWeights(model) };
+          sinceBest = 0;
+        } else if (++sinceBest >= o.earlyStopping.patience) {
+          stopReason = 'early-stopping';
+          progress.note(`early stopping at step ${step}: no improvement for ${sinceBest} validations; best ${best.loss.toFixed(4)} at step ${best.step}`);
+          break;
+        }
+      }
+    }
+    if (o.checkpointEvery && step % o.checkpointEvery === 0) save();
+  }
+  progress.done();
+  if (best && o.earlyStopping?.restoreBest !== false) model.loadStateDict(best.weights);
+  save();
+  const bestVal = validation.length ? validation.reduce((a, b) => (b.loss < a.loss ? b : a)) : null;
+  return {
+    steps: step, history, validation, bestValLoss: bestVal?.loss ?? null, bestStep: bestVal?.step ?? null,
+    stoppedEarly: stopReason === 'early-stopping', stopReason, seconds: (Date.now() - t0) / 1000,
+  };
+}
+
+function optimizerOpts(o: FitOptions['optimizer']): object {
+  if (!o || o instanceof Optimizer) return { lr: 2e-3 };
+  const { name: _n, ...rest } = o;
+  return { lr: 2e-3, ...rest };
+}
+
+function cloneWeights(m: Module): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(m.stateDict())) out[k] = v.clone();
+  return out;
+}
+
+/** Fails early, before any training, when the checkpoint folder cannot be written. */
+function checkWritable(dir: string): void {
+  const path = require('node:path') as typeof import('node:path');
+  const parent = path.dirname(path.resolve(dir));
+  try {
+    fs.mkdirSync(parent, { recursive: true });
+    fs.accessSync(parent, fs.constants.W_OK);
+  } catch (e) {
+    throw new TensorError('fit', `checkpoint folder ${dir} is not writable: ${(e as Error).message}`);
+  }
+}
+
+/** Model weights, optimizer state, task (data position + RNG) state, step, history and carried state. */
+export function saveTraining(dir: string, model: Module, opt: Optimizer, task: Task<unknown, unknown>, step: number, history: StepRecord[], validation: ValRecord[], state: unknown, config: JsonObject): void {
+  const tensors: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(model.stateDict())) tensors[`model.${k}`] = v;
+  const st = state as Record<string, Tensor | undefined> | undefined;
+  if (st) for (const [k, v] of Object.entries(st)) if (v instanceof Tensor) tensors[`state.${k}`] = v;
+  let ckpt: Checkpoint = {
+    tensors,
+    meta: {
+      kind: 'unfold-training', step, config, task: task.getState(), rngs: moduleRngStates(model),
+      history: history.map((h) => [h.step, h.loss, h.gradNorm, h.lr]), validation: validation.map((v) => [v.step, v.loss]),
+    },
+  };
+  ckpt = packOptimizerState(ckpt, opt.stateDict());
+  saveCheckpoint(dir, ckpt);
+}
+
+function restore(dir: string, model: Module, opt: Optimizer, task: Task<unknown, unknown>) {
+  const ckpt = loadCheckpoint(dir);
+  const meta = ckpt.meta as JsonObject;
+  if (meta.kind !== 'unfold-training') throw new TensorError('fit', `${dir} is not a training checkpoint (kind ${String(meta.kind)})`);
+  const weights: Record<string, Tensor> = {};
+  const state: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(ckpt.tensors)) {
+    if (k.startsWith('model.')) weights[k.slice(6)] = v;
+    else if (k.startsWith('state.')) state[k.slice(6)] = v;
+  }
+  model.loadStateDict(weights); // all-or-nothing: lists every mismatch
+  opt.loadStateDict(unpackOptimizerState(ckpt));
+  task.setState(meta.task as JsonObject);
+  setModuleRngStates(model, meta.rngs as JsonObject);
+  const history = (meta.history as number[][]).map(([s, l, g, lr]) => ({ step: s, loss: l, gradNorm: g, lr }));
+  const validation = (meta.validation as number[][]).map(([s, l]) => ({ step: s, loss: l }));
+  return { step: meta.step as number, history, validation, state: Object.keys(state).length ? state : undefined };
+}
+
+function moduleRngStates(m: Module): JsonObject {
+  return m.rngStates();
+}
+
+function setModuleRngStates(m: Module, s: JsonObject | undefined): void {
+  if (s) m.setRngStates(s as Record<string, number[]>);
+}
