@@ -125,8 +125,8 @@ export function fit<B, S>(model: Module, task: Task<B, S>, o: FitOptions = {}): 
     const elapsed = (Date.now() - t0) / 1000;
     const rate = (step - startStep) / Math.max(elapsed, 1e-9);
     progress.update({
-      step, total: o.steps, loss, bits: task.unit === 'nats/char' ? loss / Math.LN2 : undefined, stepsPerSec: rate,
-      etaSec: o.steps ? (o.steps - step) / rate : o.timeBudgetSec ? o.timeBudgetSec - elapsed : undefined,
+      step, total: o.timeBudgetSec && o.steps && o.steps / rate > o.timeBudgetSec ? undefined : o.steps, loss, bits: task.unit === 'nats/char' ? loss / Math.LN2 : undefined, stepsPerSec: rate,
+      etaSec: Math.min(o.steps ? (o.steps - step) / rate : Infinity, o.timeBudgetSec ? o.timeBudgetSec - elapsed : Infinity),
       extra: `|g| ${gradNorm.toFixed(2)}`,
     });
 
