@@ -4,12 +4,12 @@ import type { Config } from 'jest';
 // `npm test` still runs `tsc -b` first so that type errors fail the suite.
 const config: Config = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/packages', '<rootDir>/benchmarks'],
+  roots: ['<rootDir>/packages', '<rootDir>/benchmarks', '<rootDir>/examples'],
   testMatch: ['**/test/**/*.test.ts'],
   // Transpile only (isolatedModules): type errors are caught by `tsc -b`, which `npm test` runs first.
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.base.json', isolatedModules: true, diagnostics: false }] },
   moduleNameMapper: { '^@unfold/(tensor|autodiff|rnn)$': '<rootDir>/packages/$1/src/index.ts' },
-  modulePathIgnorePatterns: ['<rootDir>/packages/.*/dist', '<rootDir>/benchmarks/dist'],
+  modulePathIgnorePatterns: ['<rootDir>/packages/.*/dist', '<rootDir>/benchmarks/dist', '<rootDir>/examples/dist'],
   testTimeout: 120000,
 };
 
