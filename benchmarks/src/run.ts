@@ -1,2 +1,128 @@
-// `npm run bench` entry point: filled in by the benchmark suite.
-console.log('benchmarks: nothing registered yet');
+// `npm run bench`: Unfold against TensorFlow.js (cpu and wasm backends) on four character-model
+// workloads, side by side in one process.
+//
+//   node benchmarks/dist/run.js [--quick] [--only W1,W3] [--contenders unfold,tfjs-wasm] [--report]
+//
+// A full run writes benchmarks/results/models.json and the table in benchmarks/README.md; a run
+// narrowed by any flag writes benchmarks/results/models-partial.json and leaves the README alone.
+// --report re-renders the README table from models.json without measuring.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { performance } from 'perf_hooks';
+import * as tf from '@tensorflow/tfjs';
+import { CONTENDER_NAMES, Contender, ContenderName } from './harness/contender';
+import { ModelsReport, machineInfo, renderMarkdown, writeBetweenMarkers } from './harness/report';
+import { Mode, SuiteConfig, WorkloadResult, runWorkload } from './harness/suite';
+import { RepPolicy } from './harness/timing';
+import { tfjsContender } from './tfjs/model';
+import { WORKLOADS } from './workloads';
+
+interface Args {
+  quick: boolean;
+  only: string[] | null;
+  contenders: ContenderName[];
+  report: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { quick: false, only: null, contenders: [...CONTENDER_NAMES], report: false };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`bench: ${flag} needs a value`);
+      return v;
+    };
+    if (flag === '--quick') a.quick = true;
+    else if (flag === '--report') a.report = true;
+    else if (flag === '--only') {
+      a.only = value().split(',').map((s) => s.trim().toUpperCase());
+      const bad = a.only.filter((id) => !WORKLOADS.some((w) => w.id === id));
+      if (bad.length) throw new Error(`bench: --only ${bad.join(',')}: unknown workload (valid: ${WORKLOADS.map((w) => w.id).join(', ')})`);
+    } else if (flag === '--contenders') {
+      const names = value().split(',').map((s) => s.trim());
+      const bad = names.filter((n) => !CONTENDER_NAMES.includes(n as ContenderName));
+      if (bad.length) throw new Error(`bench: --contenders ${bad.join(',')}: unknown contender (valid: ${CONTENDER_NAMES.join(', ')})`);
+      a.contenders = names as ContenderName[];
+    } else throw new Error(`bench: unknown flag '${flag}' (valid: --quick, --only W1,W3, --contenders ${CONTENDER_NAMES.join(',')}, --report)`);
+  }
+  return a;
+}
+
+/** Repetitions: tfjs-cpu takes seconds per step, so it gets one warm-up and few timed runs. */
+function policyFor(quick: boolean) {
+  return (c: ContenderName, mode: Mode): RepPolicy => {
+    const slow = c === 'tfjs-cpu';
+    if (quick) return { warmup: 1, budgetS: mode === 'train' ? 1 : 0.3, minReps: slow ? 1 : 2, maxReps: slow ? 2 : 5, reduced: slow };
+    if (slow) return { warmup: 1, budgetS: mode === 'train' ? 5 : 2, minReps: 2, maxReps: mode === 'train' ? 5 : 8, reduced: true };
+    return { warmup: 2, budgetS: mode === 'train' ? 6 : 2, minReps: 5, maxReps: mode === 'train' ? 20 : 40, reduced: false };
+  };
+}
+
+function loadContender(name: ContenderName): Contender {
+  if (name === 'tfjs-wasm') return tfjsContender('wasm');
+  if (name === 'tfjs-cpu') return tfjsContender('cpu');
+  // loaded lazily: a broken @unfold/rnn build must not take the tfjs figures down with it
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return (require('./unfold') as typeof import('./unfold')).unfoldContender;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const here = path.resolve(__dirname, '..');
+  const readme = path.join(here, 'README.md');
+  const resultsDir = path.join(here, 'results');
+  const full = !args.quick && args.only === null && args.contenders.length === CONTENDER_NAMES.length;
+
+  if (args.report) {
+    const rep = JSON.parse(fs.readFileSync(path.join(resultsDir, 'models.json'), 'utf8')) as ModelsReport;
+    writeBetweenMarkers(readme, renderMarkdown(rep));
+    console.log(`benchmarks/README.md table re-rendered from results/models.json (${rep.machine.date})`);
+    return;
+  }
+
+  const t0 = performance.now();
+  const load0 = os.loadavg()[0];
+  if (load0 > 1) console.log(`!!! host busy: 1-min load average ${load0.toFixed(1)} on ${os.cpus().length} cores before starting — absolute times will be inflated`);
+  const contenders: Contender[] = [];
+  for (const n of args.contenders) {
+    try {
+      contenders.push(loadContender(n));
+    } catch (e) {
+      console.log(`!!! contender ${n} unavailable, skipped: ${(e as Error).message}`);
+    }
+  }
+  for (const c of contenders) await c.activate();
+  // timing after 7 minutes is cut to one run per contender and mode, so a busy host still finishes in ≈ 10
+  const cfg: SuiteConfig = { tol: 1e-4, rounds: 3, policy: policyFor(args.quick), deadlineMs: t0 + 7 * 60_000, log: (s) => console.log(s) };
+  console.log(`Unfold vs TensorFlow.js${args.quick ? ' (--quick: few repetitions, figures are rough)' : ''}`);
+  for (const c of contenders) console.log(`  ${c.name.padEnd(9)} ${c.describe()}`);
+  if (contenders.some((c) => c.name === 'tfjs-cpu')) console.log('  note: tfjs-cpu takes seconds per training step: it gets 1 warm-up and 2–5 timed runs (marked *)');
+
+  const results: WorkloadResult[] = [];
+  for (const w of WORKLOADS.filter((w) => args.only === null || args.only.includes(w.id))) {
+    results.push(await runWorkload(w, contenders, cfg));
+  }
+
+  const rep: ModelsReport = {
+    machine: machineInfo(tf.version.tfjs, load0),
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    seconds: +((performance.now() - t0) / 1000).toFixed(1),
+    settings: { tolerance: cfg.tol, rounds: cfg.rounds, quick: args.quick, contenders: contenders.map((c) => ({ name: c.name, description: c.describe() })) },
+    workloads: results,
+  };
+  fs.mkdirSync(resultsDir, { recursive: true });
+  const json = path.join(resultsDir, full ? 'models.json' : 'models-partial.json');
+  fs.writeFileSync(json, JSON.stringify(rep, null, 1) + '\n');
+  const md = renderMarkdown(rep);
+  console.log(`\n${md}\n`);
+  if (full) writeBetweenMarkers(readme, md);
+  console.log(`results: ${path.relative(process.cwd(), json)}${full ? ', table in benchmarks/README.md' : ' (narrowed run: README left as it is)'}; ${(rep.seconds / 60).toFixed(1)} min`);
+  if (results.some((r) => r.aborted)) process.exitCode = 1;
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+  process.exit(1);
+});

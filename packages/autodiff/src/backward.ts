@@ -68,13 +68,14 @@ export function backwardRecords(tape: Tape, from: number, to: number, adj: Adjoi
     }
     const dys = r.outputs.map((o) => adj.take(o.id) ?? zeros(o.shape, o.dtype));
     opts.onRecord?.(r, i, dys);
-    const dxs = r.def.vjp(dys, r.saved, r.attrs, r.inputs);
+    const needs = r.inputs.map((inp) => tape.isTrackedId(inp.id)); // constants need no adjoint
+    const dxs = r.def.vjp(dys, r.saved, r.attrs, r.inputs, needs);
     if (dxs.length !== r.inputs.length) {
       throw new TensorError('backward', `vjp of ${r.op} returned ${dxs.length} adjoints for ${r.inputs.length} inputs`);
     }
     for (let k = 0; k < dxs.length; k++) {
       const dx = dxs[k];
-      if (dx === null) continue;
+      if (dx === null || !needs[k]) continue;
       const inp = r.inputs[k];
       if (!sameShape(dx.shape, inp.shape) || dx.dtype !== inp.dtype) {
         throw new TensorError('backward', `vjp of ${r.op} returned ${shapeStr(dx.shape)} ${dx.dtype} for input ${k} of ${shapeStr(inp.shape)} ${inp.dtype}`);

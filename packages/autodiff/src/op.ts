@@ -9,12 +9,14 @@ import { Tensor } from '@unfold/tensor';
  *
  * `dys[k]` is ∂L/∂outputs[k] (zeros when that output was unused); `inputs` passed to vjp are
  * only shapes/dtypes (ValueRef), never tensors: whatever numbers backward needs must be declared in
- * `saved`, so that the tape holds exactly what it says it holds.
+ * `saved`, so that the tape holds exactly what it says it holds. `needs[k]` is false for inputs
+ * that are constants (nothing differentiable depends on them): an op may return null there and
+ * skip the work (matmul against a one-hot input, say).
  */
 export interface OpDef<A = Record<string, never>> {
   readonly name: string;
   forward(inputs: readonly Tensor[], attrs: A): { outputs: Tensor[]; saved: Tensor[] };
-  vjp(dys: readonly Tensor[], saved: readonly Tensor[], attrs: A, inputs: readonly ValueRef[]): (Tensor | null)[];
+  vjp(dys: readonly Tensor[], saved: readonly Tensor[], attrs: A, inputs: readonly ValueRef[], needs: readonly boolean[]): (Tensor | null)[];
 }
 
 /** How a tape record names a value: its tensor's id, shape and dtype (printed as %id[shape]). */

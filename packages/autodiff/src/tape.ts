@@ -44,6 +44,10 @@ export class Tape {
     return this.tracked.has(t.id);
   }
 
+  isTrackedId(id: number): boolean {
+    return this.tracked.has(id);
+  }
+
   push(def: OpDef<any>, inputs: readonly Tensor[], outputs: readonly Tensor[], saved: Tensor[], attrs: unknown): void { // eslint-disable-line @typescript-eslint/no-explicit-any
     if (this.released) throw new TensorError('tape', 'cannot record on a tape whose saved tensors were released by backward');
     this.entries.push({ op: def.name, inputs: inputs.map(refOf), outputs: outputs.map(refOf), saved, attrs, step: this.step, def });

@@ -47,6 +47,26 @@ describe('the tape', () => {
     expect(grads.b[0].toFlatArray()).toEqual([1, 2]);
   });
 
+  test('constants get no adjoint work, and watched inputs the same gradients as when all are watched', () => {
+    const x = tensor([[1, 0, 0], [0, 0, 1]], undefined, 'float64'); // a one-hot input: a constant
+    const w = tensor([[0.1, 0.2, 0.3], [0.4, -0.5, 0.6]], undefined, 'float64');
+    const f = () => ad.sum(ad.tanh(ad.matmul(x, w, { transB: true })));
+    const only = new Tape();
+    only.watch(w);
+    const gw = backward(only, only.run(f)).get(w).toFlatArray();
+    const all = new Tape();
+    all.watch(w, x);
+    const g = backward(all, all.run(f));
+    expect(gw).toEqual(g.get(w).toFlatArray());
+    expect(g.connected(x)).toBe(true);
+    const again = new Tape();
+    again.watch(w);
+    const y = again.run(f);
+    let vjpNeeds: boolean[] = [];
+    backward(again, y, { onRecord: (r) => { if (r.op === 'matmul') vjpNeeds = r.inputs.map((i) => again.isTrackedId(i.id)); } });
+    expect(vjpNeeds).toEqual([false, true]);
+  });
+
   test('noGrad and detach stop recording', () => {
     const w = W();
     const tape = new Tape();

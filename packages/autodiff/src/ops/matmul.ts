@@ -13,25 +13,27 @@ export interface MatmulAttrs {
 //   C = A Bᵀ     dA = dC B        dB = dCᵀ A
 //   C = Aᵀ Bᵀ    dA = Bᵀ dCᵀ      dB = dCᵀ Aᵀ
 // Every form is itself a matmul form reading strides, so no transpose is copied.
+// A constant operand (a one-hot input, say) gets no adjoint: that product is skipped.
 export const matmulOp: OpDef<MatmulAttrs> = {
   name: 'matmul',
   forward: ([a, b], attrs) => ({ outputs: [matmulK(a, b, attrs)], saved: [a, b] }),
-  vjp: ([dC], [a, b], { transA, transB }, [aRef, bRef]) => {
-    let dA: Tensor, dB: Tensor;
+  vjp: ([dC], [a, b], { transA, transB }, [aRef, bRef], [needA, needB]) => {
+    let dA: Tensor | null = null;
+    let dB: Tensor | null = null;
     if (!transA && !transB) {
-      dA = matmulK(dC, b, { transB: true });
-      dB = matmulK(a, dC, { transA: true });
+      if (needA) dA = matmulK(dC, b, { transB: true });
+      if (needB) dB = matmulK(a, dC, { transA: true });
     } else if (transA && !transB) {
-      dA = matmulK(b, dC, { transB: true });
-      dB = matmulK(a, dC);
+      if (needA) dA = matmulK(b, dC, { transB: true });
+      if (needB) dB = matmulK(a, dC);
     } else if (!transA && transB) {
-      dA = matmulK(dC, b);
-      dB = matmulK(dC, a, { transA: true });
+      if (needA) dA = matmulK(dC, b);
+      if (needB) dB = matmulK(dC, a, { transA: true });
     } else {
-      dA = matmulK(b, dC, { transA: true, transB: true });
-      dB = matmulK(dC, a, { transA: true, transB: true });
+      if (needA) dA = matmulK(b, dC, { transA: true, transB: true });
+      if (needB) dB = matmulK(dC, a, { transA: true, transB: true });
     }
-    return [sumToShape(dA, aRef.shape), sumToShape(dB, bRef.shape)];
+    return [dA && sumToShape(dA, aRef.shape), dB && sumToShape(dB, bRef.shape)];
   },
 };
 

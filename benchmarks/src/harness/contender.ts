@@ -1,0 +1,38 @@
+// What the harness needs from a contender: build a model from the shared weights, then run
+// training steps and inference passes on one fixed batch.
+import { Formulation } from './reference';
+import { Batch, StateDict, Workload } from '../workloads';
+
+export type ContenderName = 'unfold' | 'tfjs-wasm' | 'tfjs-cpu';
+export const CONTENDER_NAMES: readonly ContenderName[] = ['unfold', 'tfjs-wasm', 'tfjs-cpu'];
+
+export interface Instance {
+  /** Mean cross-entropy on the batch, forward only (no tape / no gradient bookkeeping). */
+  evaluate(): number;
+  /** forward + backward + Adam update; returns the loss before the update. */
+  trainStep(): number;
+  /** ∂loss/∂θ on the batch, PyTorch names and layout; the weights are left as they are. */
+  gradients?(): StateDict;
+  /** trainStep, also reporting the peak bytes the framework itself tracked during it (tf.profile). */
+  profiledTrainStep?(): Promise<{ loss: number; peakBytes: number }>;
+  /** Extra memory figures read from the framework (bytes), e.g. the wasm linear memory. */
+  memory?(): Record<string, number>;
+  dispose(): void;
+}
+
+export interface Contender {
+  name: ContenderName;
+  /** The reference formulation this contender's model implements for workload w. */
+  formulation(w: Workload): Formulation;
+  /**
+   * How the parameters are split: 'pytorch' has b_ih and b_hh, 'keras' one bias = b_ih + b_hh.
+   * Same function and gradients, but Adam steps each parameter by ≈ lr on its first update, so the
+   * summed bias moves twice as far under 'pytorch': losses after a step agree only within a kind.
+   */
+  parameters: 'pytorch' | 'keras';
+  /** Make this contender's framework state current (tfjs: the active backend). */
+  activate(): Promise<void>;
+  build(w: Workload, sd: StateDict, batch: Batch): Promise<Instance>;
+  /** A line describing the implementation (backend flags, versions). */
+  describe(): string;
+}

@@ -1,0 +1,116 @@
+// The results file (benchmarks/results/models.json) and the markdown rendered from it — the
+// table printed at the end of a run and kept in benchmarks/README.md between markers.
+import * as fs from 'fs';
+import * as os from 'os';
+import { ContenderName } from './contender';
+import { Mode, WorkloadResult } from './suite';
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  platform: string;
+  node: string;
+  tfjs: string;
+  date: string;
+  /** 1-minute load average at the start and the end of the run: above ~1 another process shared the 2 cores. */
+  loadAvg: [number, number];
+}
+
+export interface ModelsReport {
+  machine: Machine;
+  command: string;
+  /** Wall-clock seconds of the whole run. */
+  seconds: number;
+  settings: Record<string, unknown>;
+  workloads: WorkloadResult[];
+}
+
+export function machineInfo(tfjsVersion: string, loadAtStart: number): Machine {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    tfjs: tfjsVersion,
+    date: new Date().toISOString(),
+    loadAvg: [+loadAtStart.toFixed(2), +os.loadavg()[0].toFixed(2)],
+  };
+}
+
+const ms = (x: number | undefined): string => (x === undefined ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+const gf = (x: number | undefined): string => (x === undefined ? '—' : x.toFixed(2));
+const mib = (b: number | undefined): string => (b === undefined ? '—' : (b / 2 ** 20).toFixed(1));
+
+/** a ÷ b as "0.52×" (time ratio: below 1 means the first is faster). */
+function ratio(a: number | undefined, b: number | undefined): string {
+  return a === undefined || b === undefined ? '—' : `${(a / b).toFixed(2)}×`;
+}
+
+function medianOf(w: WorkloadResult, c: ContenderName, m: Mode): number | undefined {
+  return w.results.find((r) => r.contender === c)?.[m]?.median;
+}
+
+export function renderMarkdown(rep: ModelsReport): string {
+  const m = rep.machine;
+  const L: string[] = [];
+  L.push(`Measured ${m.date.slice(0, 10)} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), ${m.platform}, Node ${m.node}, TensorFlow.js ${m.tfjs}; all single-threaded.`);
+  L.push(`Command: \`${rep.command}\` (${(rep.seconds / 60).toFixed(1)} min wall clock; 1-min load average ${m.loadAvg[0]} at the start, ${m.loadAvg[1]} at the end${Math.max(...m.loadAvg) > 1.5 ? ' — the host was shared, so absolute times are inflated; the interleaved ratios are the robust figures' : ''}).`);
+  L.push('');
+  L.push('Median milliseconds per training step (forward + backward + Adam) and per inference pass (forward + loss, no gradients), one-hot input, V = 65, B = 32, T = 50.');
+  L.push('GFLOP/s from the analytic matmul count: forward = T·[Σ_layers 2·B·(I·G·H + H·G·H) + 2·B·H·V], training step = 3 × forward.');
+  L.push('Memory: rss Δ and JS Δ (V8 heap + ArrayBuffers) from before the model was built to the largest value sampled between steps; tfjs peak = `tf.profile` peakBytes of one training step; wasm = the wasm backend\'s linear memory (shared by all wasm models, only grows).');
+  L.push('');
+  L.push('| workload | contender | train ms | reps | train GFLOP/s | infer ms | reps | infer GFLOP/s | loss check | rss Δ MiB | JS Δ MiB | tfjs peak MiB | wasm MiB |');
+  L.push('|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|');
+  for (const w of rep.workloads) {
+    const id = `${w.workload.id} ${w.workload.label}`;
+    if (w.aborted) {
+      L.push(`| ${id} | — | aborted: ${w.aborted.replace(/\|/g, '/')} |||||||||||`);
+      continue;
+    }
+    for (const r of w.results) {
+      const check = r.formulation === 'pytorch' ? `±${r.refRelDiff.toExponential(0)}` : `±${r.refRelDiff.toExponential(0)} vs reset-before GRU†`;
+      const red = (x: { reduced: boolean } | undefined): string => (x?.reduced ? '*' : '');
+      L.push(
+        `| ${id} | ${r.contender} | ${ms(r.train?.median)} | ${r.train?.reps ?? '—'}${red(r.train)} | ${gf(r.train?.gflops)} | ${ms(r.infer?.median)} | ${r.infer?.reps ?? '—'}${red(r.infer)} | ${gf(r.infer?.gflops)} | ${check} | ${mib(r.memory.rssDelta)} | ${mib(r.memory.jsDelta)} | ${mib(r.memory.tfPeakBytes)} | ${mib(r.memory.wasmMemoryBytes)} |`,
+      );
+    }
+  }
+  L.push('');
+  L.push('\\* repetitions reduced: the tfjs cpu backend takes seconds per step, so it gets fewer timed runs (and one warm-up); past 7 minutes of a run every contender gets one timed run per mode.');
+  if (rep.workloads.some((w) => w.notes.length)) {
+    L.push('† tfjs-layers 4.22 implements only the Keras GRU with the reset gate applied before the recurrent product (`resetAfter: true` throws), which is not PyTorch\'s GRU. ' +
+      'Its loss is checked to 1e-4 against a float64 reference of that formulation (fed PyTorch\'s weights with b_h = b_in + b_hn), but the same-loss assertion against Unfold is skipped for it: same weights and FLOPs, a slightly different function.');
+  }
+  L.push('');
+  L.push('Time ratios (Unfold ÷ tfjs; below 1× Unfold is faster):');
+  L.push('');
+  L.push('| workload | train vs tfjs-wasm | infer vs tfjs-wasm | train vs tfjs-cpu | infer vs tfjs-cpu |');
+  L.push('|---|---:|---:|---:|---:|');
+  for (const w of rep.workloads) {
+    if (w.aborted) continue;
+    const u = (mo: Mode) => medianOf(w, 'unfold', mo);
+    L.push(
+      `| ${w.workload.id} ${w.workload.label} | ${ratio(u('train'), medianOf(w, 'tfjs-wasm', 'train'))} | ${ratio(u('infer'), medianOf(w, 'tfjs-wasm', 'infer'))} | ${ratio(u('train'), medianOf(w, 'tfjs-cpu', 'train'))} | ${ratio(u('infer'), medianOf(w, 'tfjs-cpu', 'infer'))} |`,
+    );
+  }
+  return L.join('\n');
+}
+
+export const BEGIN = '<!-- models:begin -->';
+export const END = '<!-- models:end -->';
+
+/** Replaces the text between the markers (appending a section with them if absent); other sections are kept. */
+export function writeBetweenMarkers(file: string, body: string, heading = '## Model benchmarks: Unfold vs TensorFlow.js'): void {
+  const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const block = `${BEGIN}\n${body}\n${END}`;
+  const b = old.indexOf(BEGIN);
+  const e = old.indexOf(END);
+  let text: string;
+  if (b >= 0 && e > b) text = old.slice(0, b) + block + old.slice(e + END.length);
+  else text = `${old.replace(/\s*$/, '')}${old ? '\n\n' : ''}${heading}\n\n${block}\n`;
+  fs.writeFileSync(file, text);
+}
