@@ -1,4 +1,5 @@
 import { Tensor, TensorError, addInPlace, ones, sameShape, shapeStr, zeros } from '@unfold/tensor';
+import { ACCUMULATED } from './op';
 import { Tape, TapeRecord } from './tape';
 
 /**
@@ -23,6 +24,21 @@ export class Adjoints {
     const e = this.map.get(id);
     this.map.delete(id);
     return e?.t;
+  }
+
+  /** An owned, contiguous buffer holding the adjoint of `id` so far (zeros if none), to add into in place. */
+  buffer(id: number, shape: readonly number[], dtype: Tensor['dtype']): Tensor {
+    const e = this.map.get(id);
+    if (!e) {
+      const t = zeros(shape, dtype);
+      this.map.set(id, { t, owned: true });
+      return t;
+    }
+    if (!e.owned || !e.t.isContiguous()) {
+      e.t = e.t.clone();
+      e.owned = true;
+    }
+    return e.t;
   }
 
   add(id: number, dx: Tensor): void {
@@ -69,7 +85,7 @@ export function backwardRecords(tape: Tape, from: number, to: number, adj: Adjoi
     const dys = r.outputs.map((o) => adj.take(o.id) ?? zeros(o.shape, o.dtype));
     opts.onRecord?.(r, i, dys);
     const needs = r.inputs.map((inp) => tape.isTrackedId(inp.id)); // constants need no adjoint
-    const dxs = r.def.vjp(dys, r.saved, r.attrs, r.inputs, needs);
+    const dxs = r.def.vjp(dys, r.saved, r.attrs, r.inputs, needs, (k) => adj.buffer(r.inputs[k].id, r.inputs[k].shape, r.inputs[k].dtype));
     if (dxs.length !== r.inputs.length) {
       throw new TensorError('backward', `vjp of ${r.op} returned ${dxs.length} adjoints for ${r.inputs.length} inputs`);
     }
@@ -77,6 +93,10 @@ export function backwardRecords(tape: Tape, from: number, to: number, adj: Adjoi
       const dx = dxs[k];
       if (dx === null || !needs[k]) continue;
       const inp = r.inputs[k];
+      if (dx === ACCUMULATED) {
+        if (opts.checkNumerics) assertFinite(adj.get(inp.id)!, r, k);
+        continue;
+      }
       if (!sameShape(dx.shape, inp.shape) || dx.dtype !== inp.dtype) {
         throw new TensorError('backward', `vjp of ${r.op} returned ${shapeStr(dx.shape)} ${dx.dtype} for input ${k} of ${shapeStr(inp.shape)} ${inp.dtype}`);
       }

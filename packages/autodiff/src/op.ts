@@ -16,8 +16,19 @@ import { Tensor } from '@unfold/tensor';
 export interface OpDef<A = Record<string, never>> {
   readonly name: string;
   forward(inputs: readonly Tensor[], attrs: A): { outputs: Tensor[]; saved: Tensor[] };
-  vjp(dys: readonly Tensor[], saved: readonly Tensor[], attrs: A, inputs: readonly ValueRef[], needs: readonly boolean[]): (Tensor | null)[];
+  vjp(
+    dys: readonly Tensor[], saved: readonly Tensor[], attrs: A, inputs: readonly ValueRef[], needs: readonly boolean[],
+    acc: (k: number) => Tensor,
+  ): (Tensor | null | typeof ACCUMULATED)[];
 }
+
+/**
+ * What a vjp returns for input k when it has added its contribution itself into `acc(k)`: the
+ * adjoint accumulated so far for that input, an owned contiguous buffer of its shape (zeros if
+ * none yet). A weight shared by every time step (W_hh) then receives each step's gradient by a
+ * GEMM with β = 1 straight into one buffer, instead of a fresh [G·H, H] tensor per step plus an add.
+ */
+export const ACCUMULATED = Symbol('accumulated');
 
 /** How a tape record names a value: its tensor's id, shape and dtype (printed as %id[shape]). */
 export interface ValueRef {
