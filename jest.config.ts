@@ -4,7 +4,7 @@ import type { Config } from 'jest';
 // `npm test` still runs `tsc -b` first so that type errors fail the suite.
 const config: Config = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/packages', '<rootDir>/benchmarks', '<rootDir>/examples'],
+  roots: ['<rootDir>/packages', '<rootDir>/benchmarks', '<rootDir>/examples', '<rootDir>/docs'],
   testMatch: ['**/test/**/*.test.ts'],
   // Transpile only (isolatedModules): type errors are caught by `tsc -b`, which `npm test` runs first.
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.base.json', isolatedModules: true, diagnostics: false }] },

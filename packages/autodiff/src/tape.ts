@@ -90,23 +90,34 @@ export class Tape {
     this.released = true;
   }
 
-  /** One line per record: `#i  t=3  %12[32,128] = tanh(%11[32,128])  saved 16.0 KiB`. */
+  /**
+   * One line per record: `#4   t=2   %7[1,2] = tanh(%6[1,2])  saved 1 (0.0 KiB)`.
+   * Values are numbered %0, %1, … in order of first appearance on this tape (not by global
+   * tensor id), so the same computation always prints the same text.
+   */
   toString(): string {
-    const lines = this.entries.map((r, i) => formatRecord(r, i));
-    return lines.join('\n');
+    const names = new Map<number, number>();
+    return this.entries.map((r, i) => formatRecord(r, i, names)).join('\n');
   }
 }
 
-export function formatValue(v: ValueRef): string {
-  return `%${v.id}${shapeStr(v.shape)}`;
+/** `%n[shape]`; with `names`, n is the value's local number (assigned on first sight). */
+export function formatValue(v: ValueRef, names?: Map<number, number>): string {
+  let n = v.id;
+  if (names) {
+    if (!names.has(v.id)) names.set(v.id, names.size);
+    n = names.get(v.id)!;
+  }
+  return `%${n}${shapeStr(v.shape)}`;
 }
 
-export function formatRecord(r: TapeRecord, i: number): string {
+export function formatRecord(r: TapeRecord, i: number, names?: Map<number, number>): string {
   const step = r.step === undefined ? '     ' : `t=${String(r.step).padEnd(3)}`;
-  const outs = r.outputs.map(formatValue).join(', ');
-  const ins = r.inputs.map(formatValue).join(', ');
+  const ins = r.inputs.map((v) => formatValue(v, names)).join(', ');
+  const outs = r.outputs.map((v) => formatValue(v, names)).join(', ');
   const bytes = r.saved.reduce((a, s) => a + s.size * (s.dtype === 'float64' ? 8 : 4), 0);
-  const saved = r.saved.length ? `  saved ${r.saved.length} (${(bytes / 1024).toFixed(1)} KiB)` : '';
+  const size = bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} KiB`;
+  const saved = r.saved.length ? `  saved ${r.saved.length} (${size})` : '';
   return `#${String(i).padEnd(4)} ${step} ${outs} = ${r.op}(${ins})${saved}`;
 }
 

@@ -18,3 +18,4 @@ export { CharLMTask, CharLMTaskOptions } from './train/charLmTask';
 export { fit, FitOptions, FitResult, StepRecord, ValRecord, saveTraining } from './train/fit';
 export { Progress, LogMode, formatProgress, formatDuration } from './train/progress';
 export * from './viz';
+export { loadPytorchJson, readPytorchExport, layerFromTorchConfig, torchConfigOf, exportLayerJson, stateDictToJson, TorchConfig, PytorchExport } from './pytorch';
