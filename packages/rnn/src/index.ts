@@ -8,7 +8,7 @@ export { Embedding } from './nn/embedding';
 export { Dropout } from './nn/dropout';
 export { orthogonal, xavierUniform, uniformRange, identityInit } from './nn/init';
 export * from './cells';
-export { RecurrentLayer, SimpleRNN, LSTM, GRU, RecurrentInput, RecurrentOutput } from './layers/recurrent';
+export { RecurrentLayer, SimpleRNN, LSTM, GRU, RecurrentInput, RecurrentOutput, DirectionWeights } from './layers/recurrent';
 export { RecurrentOptions, RecurrentInit } from './layers/options';
 export { CharRNN, CharRNNOptions, CharState, CellName, CELL_NAMES, detachState } from './models/charRnn';
 export { sampleIds, drawFrom, SampleOptions } from './models/sample';

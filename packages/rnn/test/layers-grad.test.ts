@@ -8,8 +8,6 @@ describe.each(MODES)('%s: gradCheck of the whole layer (x, h0/c0, every paramete
   test.each([true, false])('2 layers, bidirectional, from a given state (fused: %s)', (fused) => {
     const layer = make(mode, { inputSize: 3, hiddenSize: 3, numLayers: 2, bidirectional: true, fused, seed: 11 });
     const rep = check(layer, rand([3, 2, 3], 1), { withState: true });
-    expect(rep.ok).toBe(true);
     if (!rep.ok) throw new Error(rep.toString());
   });
-
 });

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor, tensor } from '@unfold/tensor';
 import { GRU, LSTM, SimpleRNN } from '@unfold/rnn';
-import { exportLayerJson, layerFromTorchConfig, loadPytorchJson, readPytorchExport, stateDictToJson, torchConfigOf, TorchConfig } from '../src/pytorch';
+import { exportLayerJson, layerFromTorchConfig, loadPytorchJson, readPytorchExport, stateDictToJson, torchConfigOf, TorchConfig } from '@unfold/rnn';
 import { Entry, Mode, RefConfig, Seq, flat3, randomParams, randomSeq, refForward } from './layers-torchref';
 
 // PyTorch interchange. The fixtures in test/fixtures/ have the layout docs/export_pytorch.py
