@@ -30,7 +30,7 @@ test('crossEntropy = −Σ w·logSoftmax[target] / Σ w', () => {
         fc.pre(w.some((v) => v > 0));
         const [n, c] = x.shape;
         const onehotW = tensor(y.flatMap((cls, i) => Array.from({ length: c }, (_, j) => (j === cls ? w[i] : 0))), [n, c], 'float64');
-        const composed = (t: Tensor) => ad.div(ad.neg(ad.sum(ad.mul(ad.logSoftmax(t), onehotW))), w.reduce((a, b) => a + b, 0));
+        const composed = (t: Tensor) => ad.div(ad.neg(ad.sum(ad.mul(ad.logSoftmax(t), onehotW))), w.reduce((a: number, b: number) => a + b, 0));
         const fused = (t: Tensor) => ad.crossEntropy(t, y, { weights: w });
         near(fused(x), composed(x));
         near(grad(fused)(x), grad(composed)(x));
