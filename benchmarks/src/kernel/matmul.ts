@@ -1,6 +1,7 @@
-// GEMM throughput of the @unfold/tensor kernel against a naive triple loop, single thread.
+// GEMM throughput of the @unfold/tensor kernels (JS, and WebAssembly SIMD for float32)
+// against a naive triple loop, single thread, in one run.
 // Run: npx tsc -b && node benchmarks/dist/kernel/matmul.js
-import { DType, TypedArray, allocArray, gemmArrays } from '@unfold/tensor';
+import { DType, TypedArray, allocArray, backendInfo, gemmArrays, setBackend } from '@unfold/tensor';
 
 export interface Row {
   /** e.g. "square 256", "rnn x·W", "rnn h·Whhᵀ", "rnn xᵀ·dy" */
@@ -11,13 +12,17 @@ export interface Row {
   M: number;
   N: number;
   K: number;
-  /** 2·M·N·K / median seconds / 1e9. */
+  /** JS kernel: 2·M·N·K / median seconds / 1e9. */
   gflops: number;
   /** The same from the fastest rep: what the kernel does when the (shared) host leaves it alone. */
   bestGflops: number;
+  /** WebAssembly SIMD kernel, median and best (null: float64, which has no wasm kernel, or no SIMD). */
+  wasmGflops: number | null;
+  wasmBestGflops: number | null;
   naiveGflops: number;
-  /** Timed repetitions after warm-up (kernel, naive). */
+  /** Timed repetitions after warm-up (JS kernel, wasm kernel, naive). */
   reps: number;
+  wasmReps: number;
   naiveReps: number;
 }
 
@@ -95,6 +100,8 @@ function randomArray(dtype: DType, n: number): TypedArray {
 
 export async function matmulBench(): Promise<Row[]> {
   const rows: Row[] = [];
+  const initial = backendInfo().mode;
+  const wasm = backendInfo().simd;
   for (const dtype of ['float32', 'float64'] as const) {
     for (const c of CASES) {
       const { M, N, K, transA, transB } = c;
@@ -103,13 +110,20 @@ export async function matmulBench(): Promise<Row[]> {
       const C = allocArray(dtype, M * N);
       const flop = 2 * M * N * K;
       const big = flop > 1e9; // 1024³: fewer reps
-      const kernel = timeRuns(
-        () => gemmArrays(transA, transB, M, N, K, 1, A, 0, transA ? M : K, B, 0, transB ? K : N, 0, C, 0, N),
-        0.3,
-        big ? 3 : 1,
-        big ? 3 : 9,
-        big ? 7 : 300,
-      );
+      const time = (): ReturnType<typeof timeRuns> =>
+        timeRuns(
+          () => gemmArrays(transA, transB, M, N, K, 1, A, 0, transA ? M : K, B, 0, transB ? K : N, 0, C, 0, N),
+          0.3,
+          big ? 3 : 1,
+          big ? 3 : 9,
+          big ? 7 : 300,
+        );
+      setBackend('js');
+      const kernel = time();
+      // minFlops 0: time the wasm kernel itself even where dispatch would keep a product on JS.
+      if (wasm && dtype === 'float32') setBackend('wasm', { minFlops: 0 });
+      const wasmKernel = wasm && dtype === 'float32' ? time() : null;
+      setBackend(initial);
       // 1024³ naive takes tens of seconds (column walks of B miss cache): one cold run.
       const naive = big ? timeRuns(() => naiveGemm(c, A, B, C), 0, 0, 1, 1) : timeRuns(() => naiveGemm(c, A, B, C), 0.2, 0.5, 3, 50);
       rows.push({
@@ -121,8 +135,11 @@ export async function matmulBench(): Promise<Row[]> {
         K,
         gflops: flop / kernel.median / 1e9,
         bestGflops: flop / kernel.best / 1e9,
+        wasmGflops: wasmKernel && flop / wasmKernel.median / 1e9,
+        wasmBestGflops: wasmKernel && flop / wasmKernel.best / 1e9,
         naiveGflops: flop / naive.median / 1e9,
         reps: kernel.reps,
+        wasmReps: wasmKernel ? wasmKernel.reps : 0,
         naiveReps: naive.reps,
       });
       await new Promise((resolve) => setImmediate(resolve)); // let a caller's timers/logging run
@@ -132,17 +149,23 @@ export async function matmulBench(): Promise<Row[]> {
 }
 
 export function formatRows(rows: readonly Row[]): string {
-  const head = ['case', 'product', 'dtype', 'GFLOP/s', 'best', 'naive', 'speed-up', 'reps'];
-  const body = rows.map((r) => [
-    r.name,
-    r.shapes,
-    r.dtype,
-    r.gflops.toFixed(2),
-    r.bestGflops.toFixed(2),
-    r.naiveGflops.toFixed(2),
-    `${(r.gflops / r.naiveGflops).toFixed(1)}×`,
-    `${r.reps}/${r.naiveReps}`,
-  ]);
+  const head = ['case', 'product', 'dtype', 'js', 'js best', 'wasm', 'wasm best', 'wasm/js', 'naive', 'best/naive', 'reps'];
+  const body = rows.map((r) => {
+    const top = Math.max(r.gflops, r.wasmGflops ?? 0);
+    return [
+      r.name,
+      r.shapes,
+      r.dtype,
+      r.gflops.toFixed(2),
+      r.bestGflops.toFixed(2),
+      r.wasmGflops === null ? '—' : r.wasmGflops.toFixed(2),
+      r.wasmBestGflops === null ? '—' : r.wasmBestGflops.toFixed(2),
+      r.wasmGflops === null ? '—' : `${(r.wasmGflops / r.gflops).toFixed(1)}×`,
+      r.naiveGflops.toFixed(2),
+      `${(top / r.naiveGflops).toFixed(1)}×`,
+      `${r.reps}/${r.wasmReps}/${r.naiveReps}`,
+    ];
+  });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]): string => cells.map((s, i) => (i < 3 ? s.padEnd(widths[i]) : s.padStart(widths[i]))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
@@ -152,7 +175,8 @@ if (require.main === module) {
   matmulBench().then(
     (rows) => {
       console.log(`matmul (gemmArrays, beta = 0): single thread, Node ${process.version}; GFLOP/s = median of timed reps after warm-up,`);
-      console.log('best = fastest rep, naive = textbook i-j-p loop (median), speed-up = GFLOP/s / naive, reps = kernel/naive');
+      console.log('js / wasm = the JS and WebAssembly SIMD kernels (wasm: float32 only; copies in and out included), best = fastest rep,');
+      console.log('naive = textbook i-j-p loop (median), best/naive = faster kernel (median) / naive, reps = js/wasm/naive');
       console.log(formatRows(rows));
     },
     (e) => {

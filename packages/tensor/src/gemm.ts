@@ -1,4 +1,5 @@
 import { TypedArray } from './dtype';
+import { sgemmWasm } from './wasm/backend';
 
 /**
  * Blocked, register-tiled GEMM on raw typed arrays, after GotoBLAS/BLIS:
@@ -25,6 +26,10 @@ import { TypedArray } from './dtype';
  * exactly), and a tile accumulates in doubles over one KC slice; C is rounded to its own
  * dtype once per slice, i.e. ⌈K/KC⌉ times. The packs are also what keeps the hot loop
  * monomorphic: it only ever sees Float64Array, so V8 compiles one fast version for both dtypes.
+ *
+ * Dispatch: float32 products go to the WebAssembly SIMD kernel (./wasm/backend.ts, an order
+ * of magnitude faster) when it is available and the product is not tiny; this JS kernel is
+ * the fallback that is always correct, and the only path for float64.
  */
 
 const MR = 4; // tile rows: 4×4 accumulators + 4 A + 4 B values ≈ the 16 x64 vector registers
@@ -95,6 +100,12 @@ export function gemmStrided(
   if (M === 0 || N === 0) return;
   if (K === 0 || alpha === 0) {
     scaleMatrix(M, N, beta, C, cOff, rsC, csC);
+    return;
+  }
+  if (
+    A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array &&
+    sgemmWasm(M, N, K, alpha, A, aOff, rsA, csA, B, bOff, rsB, csB, beta, C, cOff, rsC, csC)
+  ) {
     return;
   }
   const kcMax = Math.min(K, KC);

@@ -16,3 +16,4 @@ export { sum, mean, max, min, logSumExp, norm, argmax, sumToShape } from './redu
 export { softmax, logSoftmax, oneHot, gather, scatterAdd } from './nn';
 export { concat, stack, split } from './join';
 export { matmul, gemm, gemmArrays, gemmStrided, MatmulOptions, GemmOptions } from './matmul';
+export { backendInfo, setBackend, BackendInfo } from './wasm/backend';
