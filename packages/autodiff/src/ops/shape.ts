@@ -1,5 +1,5 @@
-import { SliceSpec, Tensor, copyInto, sumToShape, zeros } from '@unfold/tensor';
-import { OpDef } from '../op';
+import { SliceSpec, Tensor, addInPlace, sumToShape } from '@unfold/tensor';
+import { ACCUMULATED, OpDef } from '../op';
 import { apply1 } from '../tape';
 
 // Shape ops are views forward; their VJPs put dy back where the values came from.
@@ -22,14 +22,15 @@ export const permuteOp: OpDef<{ axes: number[] }> = {
   },
 };
 
-// y = x[specs]             dx = zeros(x.shape) with dy written into the same view
+// y = x[specs]             dx[specs] += dy, straight into x's adjoint buffer
+// (not a zeros(x.shape) per slice: slicing x_t out of [T, B, …] every step would make the
+// backward pass O(T²) in memory traffic).
 export const sliceOp: OpDef<{ specs: SliceSpec[] }> = {
   name: 'slice',
   forward: ([x], { specs }) => ({ outputs: [x.slice(...specs)], saved: [] }),
-  vjp: ([dy], _s, { specs }, [xRef]) => {
-    const dx = zeros(xRef.shape, xRef.dtype);
-    copyInto(dx.slice(...specs), dy);
-    return [dx];
+  vjp: ([dy], _s, { specs }, _in, _needs, acc) => {
+    addInPlace(acc(0).slice(...specs), dy);
+    return [ACCUMULATED];
   },
 };
 

@@ -1,7 +1,7 @@
 import { Tensor, gemmArrays } from '@unfold/tensor';
 import { OpDef, apply1 } from '@unfold/autodiff';
 import { CellStep } from './spec';
-import { NO_ATTRS, NoAttrs, checkCell, fresh, mat, rowsPlusBias, scratch, sumRows } from './fused-util';
+import { NO_ATTRS, NoAttrs, accumulateWeightGrads, checkCell, fresh, mat, rowsPlusBias, scratch } from './fused-util';
 
 /**
  * One GRU step as one tape record (PyTorch gate order r, z, n):
@@ -68,7 +68,7 @@ export const gruCellOp: OpDef<NoAttrs> = {
   //   dp  = [da_r  da_z  da_n ⊙ r]                            (the one place xp and p differ)
   //   dh = dh_direct + dp · W_hh  [B,3H]·[3H,H],  dW_hh = dpᵀ · h  [3H,B]·[B,H],  db_hh = Σ_b dp.
   // dp is scratch (not an output); dh_direct is written first and the GEMM adds onto it.
-  vjp: ([dhN], [act, h, whh], _attrs, inputs) => {
+  vjp: ([dhN], [act, h, whh], _attrs, _inputs, needs, acc) => {
     const B = act.shape[0];
     const H = act.shape[1] / 4;
     const G3 = 3 * H;
@@ -104,11 +104,7 @@ export const gruCellOp: OpDef<NoAttrs> = {
     }
     const W = mat(whh);
     gemmArrays(false, false, B, H, G3, 1, dp, 0, G3, W.d, W.o, W.ld, 1, dh, 0, H);
-    const dW = fresh([G3, H], dtype);
-    gemmArrays(true, false, G3, H, B, 1, dp, 0, G3, Hm.d, Hm.o, Hm.ld, 0, dW.data, 0, H);
-    const out: Tensor[] = [dX, dH, dW];
-    if (inputs.length === 4) out.push(sumRows(B, G3, dp, dtype));
-    return out;
+    return [dX, needs[1] ? dH : null, ...accumulateWeightGrads(B, G3, H, dp, Hm, needs, acc, 2)];
   },
 };
 

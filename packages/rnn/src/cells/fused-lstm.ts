@@ -1,7 +1,7 @@
 import { Tensor, gemmArrays } from '@unfold/tensor';
 import { OpDef, apply } from '@unfold/autodiff';
 import { CellStep } from './spec';
-import { NO_ATTRS, NoAttrs, checkCell, fresh, mat, rowsPlusBias, sumRows } from './fused-util';
+import { NO_ATTRS, NoAttrs, accumulateWeightGrads, checkCell, fresh, mat, rowsPlusBias } from './fused-util';
 
 /**
  * One LSTM step as one tape record (PyTorch gate order i, f, g, o):
@@ -77,7 +77,7 @@ export const lstmCellOp: OpDef<NoAttrs> = {
   //   dc_prev = dc ⊙ f
   // a = xp + h W_hhᵀ + b_hh is linear in every input, so with da = [da_i da_f da_g da_o] [B,4H]:
   //   dxp = da,  dh = da · W_hh  [B,4H]·[4H,H],  dW_hh = daᵀ · h  [4H,B]·[B,H],  db_hh = Σ_b da.
-  vjp: ([dhN, dcN], [act, c, tcN, h, whh], _attrs, inputs) => {
+  vjp: ([dhN, dcN], [act, c, tcN, h, whh], _attrs, _inputs, needs, acc) => {
     const [B, G4] = act.shape;
     const H = G4 / 4;
     const dtype = act.dtype;
@@ -108,13 +108,12 @@ export const lstmCellOp: OpDef<NoAttrs> = {
     }
     const Hm = mat(h);
     const W = mat(whh);
-    const dH = fresh([B, H], dtype);
-    gemmArrays(false, false, B, H, G4, 1, g, 0, G4, W.d, W.o, W.ld, 0, dH.data, 0, H);
-    const dW = fresh([G4, H], dtype);
-    gemmArrays(true, false, G4, H, B, 1, g, 0, G4, Hm.d, Hm.o, Hm.ld, 0, dW.data, 0, H);
-    const out: Tensor[] = [da, dH, dcP, dW];
-    if (inputs.length === 5) out.push(sumRows(B, G4, g, dtype));
-    return out;
+    let dH: Tensor | null = null; // dh_prev = dG · W_hh, skipped for a constant initial state
+    if (needs[1]) {
+      dH = fresh([B, H], dtype);
+      gemmArrays(false, false, B, H, G4, 1, g, 0, G4, W.d, W.o, W.ld, 0, dH.data, 0, H);
+    }
+    return [da, dH, needs[2] ? dcP : null, ...accumulateWeightGrads(B, G4, H, g, Hm, needs, acc, 3)];
   },
 };
 

@@ -1,7 +1,7 @@
 import { Tensor, gemmArrays } from '@unfold/tensor';
 import { OpDef, apply1 } from '@unfold/autodiff';
 import { CellStep } from './spec';
-import { NO_ATTRS, NoAttrs, checkCell, fresh, mat, rowsPlusBias, sumRows } from './fused-util';
+import { NO_ATTRS, NoAttrs, accumulateWeightGrads, checkCell, fresh, mat, rowsPlusBias } from './fused-util';
 
 /**
  * One Elman step as one tape record:
@@ -37,7 +37,7 @@ function rnnCellOp(name: 'rnnTanhCell' | 'rnnReluCell', relu: boolean): OpDef<No
     },
 
     // da = dh' ⊙ φ'(a);  dxp = da,  dh = da · W_hh  [B,H]·[H,H],  dW_hh = daᵀ · h  [H,B]·[B,H],  db_hh = Σ_b da.
-    vjp: ([dhN], [hN, h, whh], _attrs, inputs) => {
+    vjp: ([dhN], [hN, h, whh], _attrs, _inputs, needs, acc) => {
       const [B, H] = hN.shape;
       const dtype = hN.dtype;
       const dA = fresh([B, H], dtype);
@@ -58,13 +58,12 @@ function rnnCellOp(name: 'rnnTanhCell' | 'rnnReluCell', relu: boolean): OpDef<No
       }
       const Hm = mat(h);
       const W = mat(whh);
-      const dH = fresh([B, H], dtype);
-      gemmArrays(false, false, B, H, H, 1, da, 0, H, W.d, W.o, W.ld, 0, dH.data, 0, H);
-      const dW = fresh([H, H], dtype);
-      gemmArrays(true, false, H, H, B, 1, da, 0, H, Hm.d, Hm.o, Hm.ld, 0, dW.data, 0, H);
-      const out: Tensor[] = [dA, dH, dW];
-      if (inputs.length === 4) out.push(sumRows(B, H, da, dtype));
-      return out;
+      let dH: Tensor | null = null;
+      if (needs[1]) {
+        dH = fresh([B, H], dtype);
+        gemmArrays(false, false, B, H, H, 1, da, 0, H, W.d, W.o, W.ld, 0, dH.data, 0, H);
+      }
+      return [dA, dH, ...accumulateWeightGrads(B, H, H, da, Hm, needs, acc, 2)];
     },
   };
 }

@@ -1,4 +1,5 @@
-import { DType, Tensor, TensorError, TypedArray, shapeStr } from '@unfold/tensor';
+import { DType, Tensor, TensorError, TypedArray, gemmArrays, shapeStr } from '@unfold/tensor';
+import { ACCUMULATED } from '@unfold/autodiff';
 
 // Shared plumbing of the fused cell kernels (fused-rnn.ts, fused-lstm.ts, fused-gru.ts):
 // argument checks, raw row-major access to [rows, cols] operands, and the bias row-sum.
@@ -100,15 +101,33 @@ export function rowsPlusBias(B: number, N: number, X: Mat | null, bias: Tensor |
   }
 }
 
-/** db_hh[j] = Σ_b D[b·N + j]: the bias is broadcast over the batch, so its adjoint sums over it. */
-export function sumRows(B: number, N: number, D: TypedArray, dtype: DType): Tensor {
-  const out = fresh([N], dtype);
-  const o = out.data;
-  for (let b = 0; b < B; b++) {
-    const r = b * N;
-    for (let j = 0; j < N; j++) o[j] += D[r + j];
+/**
+ * The weight and bias adjoints of a cell step, accumulated in place (autodiff's ACCUMULATED
+ * protocol): W_hh is shared by every time step, so each step adds dG_tᵀ·h_{t−1} into the one
+ * adjoint buffer with a β = 1 GEMM instead of allocating a [G·H, H] tensor per step.
+ *   dW_hh += Dᵀ · Hprev      D:[B, N] the gate adjoints, Hprev:[B, H]
+ *   db_hh += Σ_b D[b, :]
+ */
+export function accumulateWeightGrads(
+  B: number, N: number, H: number, D: TypedArray, hPrev: Mat, needs: readonly boolean[], acc: (k: number) => Tensor, wIndex: number,
+): (typeof ACCUMULATED | null)[] {
+  const out: (typeof ACCUMULATED | null)[] = [null, null];
+  if (needs[wIndex]) {
+    const dW = acc(wIndex); // [N, H], owned and contiguous
+    gemmArrays(true, false, N, H, B, 1, D, 0, N, hPrev.d, hPrev.o, hPrev.ld, 1, dW.data, dW.offset, H);
+    out[0] = ACCUMULATED;
   }
-  return out;
+  if (needs.length > wIndex + 1 && needs[wIndex + 1]) {
+    const db = acc(wIndex + 1); // [N]
+    const o = db.data;
+    const off = db.offset;
+    for (let b = 0; b < B; b++) {
+      const r = b * N;
+      for (let j = 0; j < N; j++) o[off + j] += D[r + j];
+    }
+    out[1] = ACCUMULATED;
+  }
+  return needs.length > wIndex + 1 ? out : [out[0]];
 }
 
 // Module-level scratch for adjoints that are not outputs of a vjp (GRU's dhp), grown on
