@@ -122,7 +122,9 @@ export class Gradients {
   constructor(private readonly adj: Adjoints) {}
 
   get(t: Tensor): Tensor {
-    return this.adj.get(t.id) ?? zeros(t.shape, t.dtype);
+    const g = this.adj.get(t.id);
+    // A plain contiguous tensor (an adjoint may be a transposed or broadcast view internally).
+    return g ? g.contiguous() : zeros(t.shape, t.dtype);
   }
 
   /** Whether any path connects L to t. */

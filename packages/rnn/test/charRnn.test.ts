@@ -1,4 +1,6 @@
-import { Rng } from '@unfold/tensor';
+import { Rng, oneHot } from '@unfold/tensor';
+import * as ad from '@unfold/autodiff';
+import { LSTM, GRU } from '@unfold/rnn';
 import { Adam, CharRNN, CharVocab, SGD, computeGradients, sampleIds } from '@unfold/rnn';
 
 const text = 'hello world, hello rnn. '.repeat(20);
@@ -23,6 +25,24 @@ describe('CharRNN', () => {
     expect(first).toBeGreaterThan(Math.log(vocab.size) * 0.8);
     for (let i = 0; i < 60; i++) m.trainStep(x, y, [16, 4], opt, { clip: 5 });
     expect(m.evaluate(x, y, [16, 4])).toBeLessThan(0.5);
+  });
+
+  test.each([['lstm', 2, false], ['gru', 1, true]] as const)('%s: forwardIds (row lookup) = forward(oneHot) in outputs and every gradient', (cell, layers, withLengths) => {
+    const V = 7, T = 4, B = 3;
+    const make = () => (cell === 'lstm' ? new LSTM({ inputSize: V, hiddenSize: 5, numLayers: layers, seed: 2, dtype: 'float64' }) : new GRU({ inputSize: V, hiddenSize: 5, numLayers: layers, seed: 2, dtype: 'float64' }));
+    const ids = Array.from({ length: T * B }, (_, i) => (i * 5 + 3) % V);
+    const lengths = withLengths ? [4, 2, 3] : undefined;
+    const runs = [(l: ReturnType<typeof make>) => l.forwardIds(ids, [T, B], { lengths }), (l: ReturnType<typeof make>) => l.forward(oneHot(ids, V, 'float64').reshape([T, B, V]), { lengths })];
+    const out = runs.map((f) => {
+      const l = make();
+      const r = computeGradients(l, () => {
+        const o = f(l);
+        return { loss: ad.sum(ad.mul(o.output, o.output)), o };
+      });
+      return { y: r.o.output.toFlatArray(), g: l.parameters().map((p) => p.grad!.toFlatArray()) };
+    });
+    out[0].y.forEach((v, i) => expect(v).toBeCloseTo(out[1].y[i], 12));
+    out[0].g.forEach((g, k) => g.forEach((v, i) => expect(v).toBeCloseTo(out[1].g[k][i], 12)));
   });
 
   test('same seed, same numbers', () => {

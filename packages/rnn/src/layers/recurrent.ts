@@ -141,13 +141,38 @@ export class RecurrentLayer extends Module {
       throw new TensorError(lbl, `input must be ${this.batchFirst ? '[B, T, I]' : '[T, B, I]'}, got ${x instanceof Tensor ? shapeStr(x.shape) : typeof x}`);
     }
     if (x.dtype !== this.dtype) throw new TensorError(lbl, `input ${shapeStr(x.shape)} is ${x.dtype}, layer is ${this.dtype}`);
+    return this.run(x, null, input);
+  }
+
+  /**
+   * The same as forward(oneHot(ids)) for ids [T, B] (time-major) with inputSize classes, without
+   * building the one-hot input: the first layer's projection x_t W_ihᵀ of a one-hot x_t is row
+   * ids[t, b] of W_ihᵀ, so it is a gather (an embedding lookup) instead of a dense [T·B, I]×[I, G·H]
+   * matmul — for a char model with I = 65 that is a third of the training FLOPs.
+   */
+  forwardIds(ids: ArrayLike<number>, shape: readonly [number, number], input: RecurrentInput = {}): RecurrentOutput {
+    const lbl = this.label;
+    const [T, B] = shape;
+    if (!Number.isInteger(T) || !Number.isInteger(B) || T < 1 || B < 1 || ids.length !== T * B) {
+      throw new TensorError(lbl, `forwardIds: ${ids.length} ids for shape ${shapeStr(shape)}`);
+    }
+    if (this.batchFirst) throw new TensorError(lbl, 'forwardIds takes time-major ids [T, B]; batchFirst is not supported there');
+    for (let i = 0; i < ids.length; i++) {
+      if (!Number.isInteger(ids[i]) || ids[i] < 0 || ids[i] >= this.inputSize) throw new TensorError(lbl, `forwardIds: ids[${i}] = ${ids[i]} is not a class in [0, ${this.inputSize})`);
+    }
+    return this.run(null, { ids, T, B }, input);
+  }
+
+  private run(x: Tensor | null, onehot: { ids: ArrayLike<number>; T: number; B: number } | null, input: RecurrentInput): RecurrentOutput {
+    const lbl = this.label;
+    const xShape = x ? x.shape : [onehot!.T, onehot!.B, this.inputSize];
     if (input === null || typeof input !== 'object') throw new TensorError(lbl, `second argument must be { h0?, c0?, lengths? }, got ${input === null ? 'null' : typeof input}`);
     const unknown = Object.keys(input).filter((k) => !['h0', 'c0', 'lengths'].includes(k));
     if (unknown.length) throw new TensorError(lbl, `unknown input field ${unknown.join(', ')} (valid: h0, c0, lengths)`);
-    let seq = this.batchFirst ? ad.permute(x, [1, 0, 2]) : x; // [T, B, I]
-    const [T, B, I] = seq.shape;
-    if (I !== this.inputSize) throw new TensorError(lbl, `input feature size ${I} ≠ inputSize ${this.inputSize} (input ${shapeStr(x.shape)})`);
-    if (T === 0 || B === 0) throw new TensorError(lbl, `input ${shapeStr(x.shape)} is empty (T = ${T}, B = ${B})`);
+    let seq: Tensor | null = x ? (this.batchFirst ? ad.permute(x, [1, 0, 2]) : x) : null; // [T, B, I]
+    const [T, B, I] = seq ? seq.shape : xShape;
+    if (I !== this.inputSize) throw new TensorError(lbl, `input feature size ${I} ≠ inputSize ${this.inputSize} (input ${shapeStr(xShape)})`);
+    if (T === 0 || B === 0) throw new TensorError(lbl, `input ${shapeStr(xShape)} is empty (T = ${T}, B = ${B})`);
     const LD = this.numLayers * this.directions;
     const H = this.hiddenSize;
     const nState = STATES[this.kind];
@@ -157,14 +182,14 @@ export class RecurrentLayer extends Module {
       const what = j === 0 ? 'h0' : 'c0';
       if (s === undefined) return;
       if (!(s instanceof Tensor) || s.rank !== 3 || s.shape[0] !== LD || s.shape[1] !== B || s.shape[2] !== H) {
-        throw new TensorError(lbl, `${what} must be [${LD}, ${B}, ${H}] (layers·directions, batch, hidden) for input ${shapeStr(x.shape)}, got ${s instanceof Tensor ? shapeStr(s.shape) : typeof s}`);
+        throw new TensorError(lbl, `${what} must be [${LD}, ${B}, ${H}] (layers·directions, batch, hidden) for input ${shapeStr(xShape)}, got ${s instanceof Tensor ? shapeStr(s.shape) : typeof s}`);
       }
       if (s.dtype !== this.dtype) throw new TensorError(lbl, `${what} ${shapeStr(s.shape)} is ${s.dtype}, layer is ${this.dtype}`);
     });
-    const mask = input.lengths === undefined ? null : this.lengthMask(input.lengths, T, B, x.shape); // [T, B, 1]
+    const mask = input.lengths === undefined ? null : this.lengthMask(input.lengths, T, B, xShape); // [T, B, 1]
     // Zero the padding before anything reads it: garbage there (NaN, ±Inf) would otherwise
     // reach the parameter gradients, since the masked steps' adjoint 0 times NaN is NaN.
-    if (mask) seq = ad.where(mask, seq, zeros([], this.dtype));
+    if (mask && seq) seq = ad.where(mask, seq, zeros([], this.dtype));
     const masks = mask ? Array.from({ length: T }, (_, t) => mask.slice(t)) : null; // [B, 1] per step
     const step = cellStep(this.kind, this.fused);
 
@@ -175,25 +200,29 @@ export class RecurrentLayer extends Module {
         const idx = k * this.directions + d;
         const state0 = given.map((s, j) => (s ? ad.slice(s, idx) : zeros([B, H], this.dtype))) as CellState;
         while (state0.length < nState) state0.push(zeros([B, H], this.dtype));
-        const r = this.runDirection(seq, this.weights(k, d), d === 1, state0, masks, step);
+        const r = this.runDirection(seq, k === 0 ? onehot : null, T, B, this.weights(k, d), d === 1, state0, masks, step);
         outs.push(r.output);
         r.final.forEach((f, j) => finals[j].push(f));
       }
       let out = this.directions === 2 ? ad.concat(outs, 2) : outs[0]; // [T, B, D·H]
-      if (this.residual && k > 0) out = ad.add(out, seq);
+      if (this.residual && k > 0) out = ad.add(out, seq!);
       if (k < this.numLayers - 1 && this.dropoutP > 0) out = ad.dropout(out, this.dropoutP, { training: this.training, rng: this.rng });
       seq = out;
     }
-    const output = this.batchFirst ? ad.permute(seq, [1, 0, 2]) : seq;
+    const output = this.batchFirst ? ad.permute(seq!, [1, 0, 2]) : seq!;
     const res: RecurrentOutput = { output, hN: ad.stack(finals[0], 0) };
     if (this.kind === 'lstm') res.cN = ad.stack(finals[1], 0);
     return res;
   }
 
-  private runDirection(seq: Tensor, w: DirectionWeights, reverse: boolean, state0: CellState, masks: Tensor[] | null, step: ReturnType<typeof cellStep>) {
-    const [T, B, I] = seq.shape;
+  private runDirection(
+    seq: Tensor | null, onehot: { ids: ArrayLike<number> } | null, T: number, B: number,
+    w: DirectionWeights, reverse: boolean, state0: CellState, masks: Tensor[] | null, step: ReturnType<typeof cellStep>,
+  ) {
     const GH = w.wih.shape[0];
-    let xp = ad.matmul(ad.reshape(seq, [T * B, I]), w.wih, { transB: true }); // [T·B, G·H]
+    let xp = onehot
+      ? ad.gather(ad.permute(w.wih, [1, 0]), onehot.ids) // rows of W_ihᵀ [I, G·H] → [T·B, G·H]
+      : ad.matmul(ad.reshape(seq!, [T * B, seq!.shape[2]]), w.wih, { transB: true }); // [T·B, G·H]
     if (w.bih) xp = ad.add(xp, w.bih);
     const xp3 = ad.reshape(xp, [T, B, GH]);
     const order = Array.from({ length: T }, (_, i) => (reverse ? T - 1 - i : i)); // real time index of each step
@@ -208,7 +237,7 @@ export class RecurrentLayer extends Module {
       state0,
       xs,
     );
-    const zero = zeros([], seq.dtype);
+    const zero = zeros([], this.dtype);
     const hs = r.states.map((s, i) => (masks ? ad.where(masks[order[i]], s[0], zero) : s[0])); // outputs are exactly +0 past the end
     if (reverse) hs.reverse();
     const final = r.states[T - 1];

@@ -1,4 +1,4 @@
-import { DType, Rng, Tensor, TensorError, oneHot, shapeStr } from '@unfold/tensor';
+import { DType, Rng, Tensor, TensorError, shapeStr } from '@unfold/tensor';
 
 import * as ad from '@unfold/autodiff';
 import { detach, noGrad } from '@unfold/autodiff';
@@ -80,10 +80,10 @@ export class CharRNN extends Module {
   forward(ids: ArrayLike<number>, shape: readonly number[], state?: CharState): { logits: Tensor; state: CharState } {
     this.checkIds('input', ids, shape);
     const [T, B] = shape;
-    const x = this.embedding
-      ? ad.reshape(this.embedding.forward(ids), [T, B, this.embedding.embeddingDim]) // [T, B, E]
-      : oneHot(ids, this.opts.vocabSize, this.rnn.dtype).reshape([T, B, this.opts.vocabSize]); // [T, B, V], a constant
-    const r = this.rnn.forward(x, { h0: state?.h, c0: state?.c });
+    // one-hot input: the layer looks up rows of W_ihᵀ instead of multiplying by a one-hot [T, B, V]
+    const r = this.embedding
+      ? this.rnn.forward(ad.reshape(this.embedding.forward(ids), [T, B, this.embedding.embeddingDim]), { h0: state?.h, c0: state?.c }) // x: [T, B, E]
+      : this.rnn.forwardIds(ids, [T, B], { h0: state?.h, c0: state?.c });
     const logits = this.fc.forward(r.output); // [T, B, V]
     return { logits, state: { h: r.hN, c: r.cN } };
   }
