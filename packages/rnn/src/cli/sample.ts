@@ -9,7 +9,7 @@ export const SAMPLE_FLAGS: Record<string, FlagSpec> = {
   length: { kind: 'int', help: 'characters to generate', default: 500 },
   temperature: { kind: 'number', help: 'softmax temperature (< 1 conservative, > 1 adventurous)', default: 0.8 },
   'top-k': { kind: 'int', help: 'sample among the k most likely characters only (0 = all)', default: 0 },
-  prime: { kind: 'string', help: 'text to start from', default: '\n' },
+  prime: { kind: 'string', help: 'text to start from (default: a newline, or the first character of the vocabulary)' },
   seed: { kind: 'int', help: 'random seed', default: 0 },
   help: { kind: 'bool', help: 'show this help' },
 };
@@ -17,9 +17,10 @@ export const SAMPLE_FLAGS: Record<string, FlagSpec> = {
 export function sampleCommand(f: FlagValues): number {
   if (!f.run) throw new UsageError('--run <folder> is required');
   const { model, vocab } = loadRun(f.run as string);
-  const prime = vocab.encode(f.prime as string);
+  const primeText = (f.prime as string | undefined) ?? (vocab.chars.includes('\n') ? '\n' : vocab.chars[0]);
+  const prime = vocab.encode(primeText); // a character the model never saw is an error naming it
   const ids = sampleIds(model, prime, { length: f.length as number, temperature: f.temperature as number, topK: f['top-k'] as number, rng: new Rng(f.seed as number) });
-  process.stdout.write(`${f.prime as string}${vocab.decode(ids)}\n`);
+  process.stdout.write(`${primeText}${vocab.decode(ids)}\n`);
   return 0;
 }
 

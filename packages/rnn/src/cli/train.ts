@@ -108,9 +108,10 @@ function prepareRunDir(out: string, resume: boolean): void {
   }
 }
 
+/** A speaker's name from the middle of a play (`\nHAMLET. `) when the text has one, else its first character. */
 function pickPrime(text: string): string {
   const m = /\n([A-Z][A-Za-z]+)\.\s/.exec(text.slice(Math.floor(text.length / 2)));
-  return m ? `\n${m[1]}. ` : '\n';
+  return m ? `\n${m[1]}. ` : text[0];
 }
 
 interface ReportData {
