@@ -19,3 +19,4 @@ export { fit, FitOptions, FitResult, StepRecord, ValRecord, saveTraining } from 
 export { Progress, LogMode, formatProgress, formatDuration } from './train/progress';
 export * from './viz';
 export { loadPytorchJson, readPytorchExport, layerFromTorchConfig, torchConfigOf, exportLayerJson, stateDictToJson, TorchConfig, PytorchExport } from './pytorch';
+export { gradientFlow, GradientFlowOptions, GradientFlowResult, FlowModel, randomReadout, flowAt } from './gradflow';

@@ -4,6 +4,8 @@ import { TensorError } from '@unfold/tensor';
 import { FlagSpec, FlagValues, UsageError, helpText, parseFlags } from './args';
 import { TRAIN_FLAGS, trainCommand } from './train';
 import { EVAL_FLAGS, SAMPLE_FLAGS, evalCommand, sampleCommand } from './sample';
+import { EXPLAIN_COMMAND } from './explain';
+import { GRADFLOW_COMMAND } from './gradflow';
 
 interface Command {
   summary: string;
@@ -15,6 +17,8 @@ export const COMMANDS: Record<string, Command> = {
   train: { summary: 'train a character-level language model and write a run report', flags: TRAIN_FLAGS, run: trainCommand },
   sample: { summary: 'generate text from a trained run', flags: SAMPLE_FLAGS, run: sampleCommand },
   eval: { summary: 'test-set loss of a trained run', flags: EVAL_FLAGS, run: evalCommand },
+  explain: EXPLAIN_COMMAND,
+  gradflow: GRADFLOW_COMMAND,
 };
 
 export function usage(): string {
