@@ -20,3 +20,6 @@ export { Progress, LogMode, formatProgress, formatDuration } from './train/progr
 export * from './viz';
 export { loadPytorchJson, readPytorchExport, layerFromTorchConfig, torchConfigOf, exportLayerJson, stateDictToJson, TorchConfig, PytorchExport } from './pytorch';
 export { gradientFlow, GradientFlowOptions, GradientFlowResult, FlowModel, randomReadout, flowAt } from './gradflow';
+export { SequenceTask, SequenceTaskOptions, SequenceExample, SequenceBatch } from './train/sequenceTask';
+export * from './attention';
+export { Seq2Seq, Seq2SeqOptions, Seq2SeqBatch, Seq2SeqAttention, makeSeq2SeqBatch } from './models/seq2seq';
