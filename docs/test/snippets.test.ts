@@ -8,7 +8,7 @@ import * as ts from 'typescript';
  * Snippets import from '@unfold/…' exactly as a user would (jest maps those to the sources).
  */
 const docsDir = path.join(__dirname, '..');
-const files = fs.readdirSync(docsDir).filter((f) => f.endsWith('.md'));
+const files = [...fs.readdirSync(docsDir).filter((f) => f.endsWith('.md')), '../README.md'];
 
 interface Snippet { file: string; line: number; code: string; expected?: string }
 
