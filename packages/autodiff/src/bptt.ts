@@ -28,6 +28,11 @@
  * truncated) but gradients stop at h_{t−k2}: dependencies longer than k2 cannot be learned.
  * Only k2 steps of the tape are kept, so memory is O(k2) instead of O(T).
  * k1 = k2 = T is full BPTT.
+ * With k1 < k2 and an optimizer applied in `onUpdate`, the older steps a later window walks
+ * back over were recorded with the weights of their time: their saved activations are from
+ * the old weights, while ops that saved the weight tensor itself (matmul, the fused cells)
+ * read it as updated in place. This is the usual online approximation of BPTT(k2; k1); for
+ * an exact window, recompute the overlap as CharLMTask (packages/rnn) does.
  *
  * In code below: the forward loop over t records each step on the tape, tagged with t; the
  * reverse loop over t walks each step's records backwards (backwardRecords), carrying dhNext.

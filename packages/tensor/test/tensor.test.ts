@@ -136,3 +136,15 @@ describe('random', () => {
     expect(Math.abs(zv - 1)).toBeLessThan(0.05);
   });
 });
+
+describe('scijs interoperability', () => {
+  test('ndarray-ops works on a strided Unfold view in place (no copy)', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ops = require('ndarray-ops') as { addseq: (a: unknown, s: number) => void; sum: (a: unknown) => number };
+    const t = arange(12).reshape([3, 4]);
+    const view = t.transpose().slice({ step: 2 }); // [2,3]: columns 0 and 2 of t, strided
+    ops.addseq(view.toNdarray(), 100);
+    expect(t.toArray()).toEqual([[100, 1, 102, 3], [104, 5, 106, 7], [108, 9, 110, 11]]);
+    expect(ops.sum(view.toNdarray())).toBe(100 + 102 + 104 + 106 + 108 + 110);
+  });
+});

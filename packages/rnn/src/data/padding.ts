@@ -62,9 +62,10 @@ function plan(op: string, rawLengths: number[], opts: PadOptions): Plan {
   return { T, B, lengths, starts, batchFirst: opts.batchFirst ?? false };
 }
 
-function lengthMask(p: Plan): Tensor {
+/** 0/1 mask in the dtype of the values it will multiply (a float64 model gets a float64 mask). */
+function lengthMask(p: Plan, dtype: DType = 'float32'): Tensor {
   const { T, B, lengths } = p;
-  const mask = zeros(p.batchFirst ? [B, T] : [T, B]);
+  const mask = zeros(p.batchFirst ? [B, T] : [T, B], dtype);
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < lengths[b]; t++) mask.data[p.batchFirst ? b * T + t : t * B + b] = 1;
   }
@@ -72,7 +73,7 @@ function lengthMask(p: Plan): Tensor {
 }
 
 /** Pads integer-id sequences into one [T,B] (or [B,T]) block with lengths and a 0/1 mask. */
-export function padSequences(seqs: readonly (readonly number[] | Int32Array)[], opts: PadOptions = {}): PaddedIds {
+export function padSequences(seqs: readonly (readonly number[] | Int32Array)[], opts: PadOptions & { dtype?: DType } = {}): PaddedIds {
   const op = 'padSequences';
   if (!Array.isArray(seqs)) throw new TensorError(op, `expected an array of sequences, got ${typeof seqs}`);
   seqs.forEach((s, b) => {
@@ -91,7 +92,9 @@ export function padSequences(seqs: readonly (readonly number[] | Int32Array)[], 
       ids[p.batchFirst ? b * T + t : t * B + b] = v;
     }
   }
-  return { ids, shape: p.batchFirst ? [B, T] : [T, B], lengths: p.lengths, mask: lengthMask(p) };
+  const dtype = opts.dtype ?? 'float32';
+  if (!isDType(dtype)) throw new TensorError(op, `unknown dtype ${String(dtype)}`);
+  return { ids, shape: p.batchFirst ? [B, T] : [T, B], lengths: p.lengths, mask: lengthMask(p, dtype) };
 }
 
 /** Pads float feature sequences, each [len, F] (nested arrays or a Tensor), into [T,B,F] (or [B,T,F]). */
@@ -147,5 +150,5 @@ export function padFeatureSequences(
       }
     }
   }
-  return { x, lengths: p.lengths, mask: lengthMask(p) };
+  return { x, lengths: p.lengths, mask: lengthMask(p, dtype) };
 }

@@ -36,7 +36,7 @@ export interface FitOptions {
   checkpointDir?: string;
   checkpointEvery?: number;
   resume?: boolean;
-  /** Stored in the checkpoint (model config etc.), returned by `loadTraining`. */
+  /** Stored in the checkpoint's meta as `config` (model config etc.); `unfold sample` rebuilds the model from it. */
   config?: JsonObject;
   log?: LogMode;
   logEvery?: number;
