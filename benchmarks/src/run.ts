@@ -1,7 +1,8 @@
 // `npm run bench`: Unfold against TensorFlow.js (cpu and wasm backends) on four character-model
 // workloads, side by side in one process.
 //
-//   node benchmarks/dist/run.js [--quick] [--only W1,W3] [--contenders unfold,tfjs-wasm] [--report]
+//   node benchmarks/dist/run.js [--quick] [--only W1,W3] [--contenders unfold,tfjs-wasm] [--report] [--no-scaling]
+// A full run also runs the scaling study (scaling.ts) in its quick form and rewrites its README section.
 //
 // A full run writes benchmarks/results/models.json and the table in benchmarks/README.md; a run
 // narrowed by any flag writes benchmarks/results/models-partial.json and leaves the README alone.
@@ -15,18 +16,20 @@ import { CONTENDER_NAMES, Contender, ContenderName } from './harness/contender';
 import { ModelsReport, machineInfo, renderMarkdown, writeBetweenMarkers } from './harness/report';
 import { Mode, SuiteConfig, WorkloadResult, runWorkload } from './harness/suite';
 import { RepPolicy } from './harness/timing';
+import { runScaling } from './scaling';
 import { tfjsContender } from './tfjs/model';
 import { WORKLOADS } from './workloads';
 
 interface Args {
   quick: boolean;
+  scaling: boolean;
   only: string[] | null;
   contenders: ContenderName[];
   report: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, only: null, contenders: [...CONTENDER_NAMES], report: false };
+  const a: Args = { quick: false, scaling: true, only: null, contenders: [...CONTENDER_NAMES], report: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -35,6 +38,7 @@ function parseArgs(argv: string[]): Args {
       return v;
     };
     if (flag === '--quick') a.quick = true;
+    else if (flag === '--no-scaling') a.scaling = false;
     else if (flag === '--report') a.report = true;
     else if (flag === '--only') {
       a.only = value().split(',').map((s) => s.trim().toUpperCase());
@@ -45,7 +49,7 @@ function parseArgs(argv: string[]): Args {
       const bad = names.filter((n) => !CONTENDER_NAMES.includes(n as ContenderName));
       if (bad.length) throw new Error(`bench: --contenders ${bad.join(',')}: unknown contender (valid: ${CONTENDER_NAMES.join(', ')})`);
       a.contenders = names as ContenderName[];
-    } else throw new Error(`bench: unknown flag '${flag}' (valid: --quick, --only W1,W3, --contenders ${CONTENDER_NAMES.join(',')}, --report)`);
+    } else throw new Error(`bench: unknown flag '${flag}' (valid: --quick, --only W1,W3, --contenders ${CONTENDER_NAMES.join(',')}, --report, --no-scaling)`);
   }
   return a;
 }
@@ -119,6 +123,10 @@ async function main(): Promise<void> {
   console.log(`\n${md}\n`);
   if (full) writeBetweenMarkers(readme, md);
   console.log(`results: ${path.relative(process.cwd(), json)}${full ? ', table in benchmarks/README.md' : ' (narrowed run: README left as it is)'}; ${(rep.seconds / 60).toFixed(1)} min`);
+  if (full && args.scaling) {
+    console.log('\nScaling study (quick: 2 repetitions per point; `node benchmarks/dist/scaling.js` for the full one)');
+    runScaling({ quick: true });
+  }
   if (results.some((r) => r.aborted)) process.exitCode = 1;
 }
 
