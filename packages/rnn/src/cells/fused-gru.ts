@@ -102,8 +102,11 @@ export const gruCellOp: OpDef<NoAttrs> = {
         dp[q + 2 * H + j] = dan * rg;
       }
     }
-    const W = mat(whh);
-    gemmArrays(false, false, B, H, G3, 1, dp, 0, G3, W.d, W.o, W.ld, 1, dh, 0, H);
+    // dh_prev = dh'⊙z + dP·W_hh; skipped (the product, not the cheap direct term) for a constant state
+    if (needs[1]) {
+      const W = mat(whh);
+      gemmArrays(false, false, B, H, G3, 1, dp, 0, G3, W.d, W.o, W.ld, 1, dh, 0, H);
+    }
     return [dX, needs[1] ? dH : null, ...accumulateWeightGrads(B, G3, H, dp, Hm, needs, acc, 2)];
   },
 };
