@@ -1,14 +1,19 @@
 import { Tensor, TensorError, greaterEqual, normAxes, normAxis, sizeOf, sum as sumK } from '@unfold/tensor';
 import { noGrad, detach } from '../tape';
 import { add } from './add';
-import { permute, reshape, slice } from './shape';
+import { permute } from './permute';
+import { reshape } from './reshape';
+import { slice } from './slice';
 import { concat } from './concat';
 import { div } from './div';
 import { logSoftmax } from './logSoftmax';
-import { max as maxR, sum } from './reduce';
+import { max as maxR } from './max';
+import { sum } from './sum';
 import { mul } from './mul';
 import { sub } from './sub';
-import { exp, log, pow } from './unary';
+import { exp } from './exp';
+import { log } from './log';
+import { pow } from './pow';
 import { where } from './where';
 
 // Composites: built from the primitives above, so their gradients come for free and are
