@@ -23,3 +23,4 @@ export { gradientFlow, GradientFlowOptions, GradientFlowResult, FlowModel, rando
 export { SequenceTask, SequenceTaskOptions, SequenceExample, SequenceBatch } from './train/sequenceTask';
 export * from './attention';
 export { Seq2Seq, Seq2SeqOptions, Seq2SeqBatch, Seq2SeqAttention, makeSeq2SeqBatch } from './models/seq2seq';
+export { LayerNorm, gelu, CausalSelfAttention, AttentionOptions, TransformerBlock, BlockOptions, CharTransformer, CharTransformerOptions } from './models/transformer';
