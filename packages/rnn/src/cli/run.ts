@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Rng, TensorError } from '@unfold/tensor';
+import { Tensor, TensorError } from '@unfold/tensor';
 import { loadCheckpoint } from '../checkpoint';
 import { CharVocab } from '../data/vocab';
 import { CharRNN, CharRNNOptions } from '../models/charRnn';
@@ -24,8 +24,8 @@ export function loadRun(dir: string): { model: CharRNN; vocab: CharVocab; config
   }
   const vocab = CharVocab.fromJSON(meta.config.vocab);
   const model = new CharRNN(meta.config.model);
-  const weights: Record<string, never> = {};
-  for (const [k, v] of Object.entries(ckpt.tensors)) if (k.startsWith('model.')) (weights as Record<string, unknown>)[k.slice(6)] = v;
+  const weights: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(ckpt.tensors)) if (k.startsWith('model.')) weights[k.slice(6)] = v;
   model.loadStateDict(weights);
   return { model, vocab, config: meta.config, step: meta.step ?? 0 };
 }
@@ -52,4 +52,3 @@ export function writeAtomic(file: string, text: string): void {
   fs.renameSync(tmp, file);
 }
 
-export { Rng };

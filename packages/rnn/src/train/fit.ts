@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Tensor, TensorError } from '@unfold/tensor';
 import { Checkpoint, JsonObject, loadCheckpoint, packOptimizerState, saveCheckpoint, unpackOptimizerState } from '../checkpoint';
 import { Module } from '../nn/module';
@@ -173,7 +174,6 @@ function cloneWeights(m: Module): Record<string, Tensor> {
 
 /** Fails early, before any training, when the checkpoint folder cannot be written. */
 function checkWritable(dir: string): void {
-  const path = require('node:path') as typeof import('node:path');
   const parent = path.dirname(path.resolve(dir));
   try {
     fs.mkdirSync(parent, { recursive: true });
