@@ -208,7 +208,8 @@ export function argmax(x: Tensor, axis?: number, keepDims = false): Tensor {
 
 /**
  * The adjoint of broadcasting: sums x back down to `shape`, over x's extra leading axes and
- * over the axes where shape has 1 and x does not. Always a new tensor, even when no axis is summed.
+ * over the axes where shape has 1 and x does not. When no axis is summed it returns x itself,
+ * reshaped (a view sharing its storage), not a copy.
  */
 export function sumToShape(x: Tensor, shape: readonly number[]): Tensor {
   checkTensor('sumToShape', x, 'x');
@@ -219,6 +220,8 @@ export function sumToShape(x: Tensor, shape: readonly number[]): Tensor {
   }
   const axes: number[] = [];
   for (let i = 0; i < x.rank; i++) if (i < lead || (target[i - lead] === 1 && x.shape[i] !== 1)) axes.push(i);
-  if (axes.length === 0) return x.clone().reshape(target);
+  // Nothing to sum: a view of x (no copy). Adjoints are never written in place without a copy
+  // (autodiff's Adjoints owns what it adds into), so sharing storage is safe on the backward path.
+  if (axes.length === 0) return x.reshape(target);
   return sum(x, axes, true).reshape(target);
 }
