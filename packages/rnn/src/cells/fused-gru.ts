@@ -1,4 +1,4 @@
-import { Tensor, gemmArrays } from '@unfold/tensor';
+import { gemmArrays } from '@unfold/tensor';
 import { OpDef, apply1 } from '@unfold/autodiff';
 import { CellStep } from './spec';
 import { NO_ATTRS, NoAttrs, accumulateWeightGrads, checkCell, fresh, mat, rowsPlusBias, scratch } from './fused-util';

@@ -21,7 +21,7 @@ export const COMMANDS: Record<string, Command> = {
   gradflow: GRADFLOW_COMMAND,
 };
 
-export function usage(): string {
+function usage(): string {
   const rows = Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(10)} ${c.summary}`);
   return `usage: unfold <command> [flags]   (unfold <command> --help for its flags)\n\n${rows.join('\n')}\n`;
 }

@@ -10,7 +10,8 @@ import { CharLMTask } from '../train/charLmTask';
 import { fit, FitResult } from '../train/fit';
 import { linePlot } from '../viz';
 import { FlagSpec, FlagValues, UsageError } from './args';
-import { RunConfig, defaultRunDir, unigramLoss, writeAtomic } from './run';
+import { RunConfig, defaultRunDir, unigramLoss } from './run';
+import { writeFileAtomic } from '../viz/write';
 
 export const TRAIN_FLAGS: Record<string, FlagSpec> = {
   cell: { kind: 'string', help: 'recurrent cell', default: 'lstm', choices: CELL_NAMES },
@@ -129,7 +130,7 @@ interface ReportData {
 function writeReport(out: string, d: ReportData): void {
   const bits = (x: number) => x / Math.LN2;
   const h = d.res.history;
-  fs.writeFileSync(path.join(out, 'loss.svg'), linePlot({
+  writeFileAtomic(path.join(out, 'loss.svg'), linePlot({
     title: 'Training and validation loss', xLabel: 'step', yLabel: 'bits per character',
     series: [
       { name: 'train (per batch)', x: h.map((r) => r.step), y: h.map((r) => bits(r.loss)) },
@@ -137,7 +138,7 @@ function writeReport(out: string, d: ReportData): void {
     ],
     hLines: [{ y: bits(d.baseline), label: 'unigram baseline' }],
   }));
-  fs.writeFileSync(path.join(out, 'gradnorm.svg'), linePlot({
+  writeFileAtomic(path.join(out, 'gradnorm.svg'), linePlot({
     title: 'Gradient norm (before clipping) over training', xLabel: 'step', yLabel: '‖∇L‖₂', logY: true,
     series: [{ name: 'global gradient norm', x: h.map((r) => r.step), y: h.map((r) => r.gradNorm) }],
     hLines: d.clip > 0 ? [{ y: d.clip, label: `clip at ${d.clip}` }] : [],
@@ -147,8 +148,8 @@ function writeReport(out: string, d: ReportData): void {
     finalValNats: d.finalVal, finalValBpc: bits(d.finalVal), unigramValBpc: bits(d.baseline), config: d.config.model,
     validation: d.res.validation,
   };
-  writeAtomic(path.join(out, 'metrics.json'), JSON.stringify(metrics, null, 2));
-  writeAtomic(path.join(out, 'samples.txt'), d.samples.map((s) => `--- temperature ${s.temperature} ---\n${d.prime}${s.text}\n`).join('\n'));
+  writeFileAtomic(path.join(out, 'metrics.json'), JSON.stringify(metrics, null, 2));
+  writeFileAtomic(path.join(out, 'samples.txt'), d.samples.map((s) => `--- temperature ${s.temperature} ---\n${d.prime}${s.text}\n`).join('\n'));
   const md = [
     `# Unfold run report`,
     ``,
@@ -163,5 +164,5 @@ function writeReport(out: string, d: ReportData): void {
     ``,
     ...d.samples.flatMap((s) => [`## Sample at temperature ${s.temperature}`, '', '```', `${d.prime}${s.text}`, '```', '']),
   ].join('\n');
-  writeAtomic(path.join(out, 'report.md'), md);
+  writeFileAtomic(path.join(out, 'report.md'), md);
 }

@@ -1,4 +1,4 @@
-import { Rng, TensorError } from '@unfold/tensor';
+import { Rng, TensorError, shuffle } from '@unfold/tensor';
 import { checkNonNegInt, checkPositiveInt, checkRng } from './check';
 
 const POSITIVE = ['good', 'great', 'love', 'fun', 'brilliant', 'enjoyable'];
@@ -65,10 +65,7 @@ export function makeSentimentDataset(n: number, rng: Rng, opts: SentimentOptions
         used++;
       }
       // Shuffle whole phrases so "not" stays in front of its word.
-      for (let i = phrases.length - 1; i > 0; i--) {
-        const j = Math.floor(rng.next() * (i + 1));
-        [phrases[i], phrases[j]] = [phrases[j], phrases[i]];
-      }
+      shuffle(phrases, rng);
       seqs.push(phrases.flat().map(id));
       labels.push(want);
       break;

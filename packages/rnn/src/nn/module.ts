@@ -1,4 +1,4 @@
-import { Rng, Tensor, TensorError, shapeStr } from '@unfold/tensor';
+import { Rng, Tensor, TensorError, sameShape, shapeStr } from '@unfold/tensor';
 import { Param } from '../optim/param';
 
 /**
@@ -119,7 +119,7 @@ export abstract class Module {
         problems.push(`${n}: no valid shape (got ${JSON.stringify(shape)})`);
         continue;
       }
-      if (shape.length !== p.value.rank || shape.some((d, i) => d !== p.value.shape[i])) {
+      if (!sameShape(shape, p.value.shape)) {
         problems.push(`${n}: shape ${shapeStr(shape)}, expected ${shapeStr(p.value.shape)}`);
         continue;
       }

@@ -1,4 +1,4 @@
-import { Tensor, TensorError, TypedArray, full, shapeStr } from '@unfold/tensor';
+import { Tensor, TensorError, TypedArray, full, sameShape, shapeStr } from '@unfold/tensor';
 import { Hyper, OptionSpec, copyHyper, nonNegative, resolveHyper } from './hyper';
 import { Param, assertFinite, checkParams, gradArray, valueArray } from './param';
 
@@ -188,7 +188,7 @@ export abstract class Optimizer {
       if (!kinds.includes(kind)) throw new TensorError(op, `unexpected buffer '${key}' (this configuration keeps: ${kinds.join(', ') || 'none'})`);
       if (p === undefined) throw new TensorError(op, `buffer '${key}' names no parameter of this optimizer`);
       if (!(b instanceof Tensor)) throw new TensorError(op, `buffer '${key}' is not a Tensor`);
-      if (b.dtype !== p.value.dtype || b.shape.length !== p.value.shape.length || b.shape.some((d, i) => d !== p.value.shape[i])) {
+      if (b.dtype !== p.value.dtype || !sameShape(b.shape, p.value.shape)) {
         throw new TensorError(op, `buffer '${key}' is ${b.dtype} ${shapeStr(b.shape)}, parameter '${p.name}' is ${p.value.dtype} ${shapeStr(p.value.shape)}`);
       }
       buffers.set(key, b.clone());

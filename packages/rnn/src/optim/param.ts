@@ -1,4 +1,4 @@
-import { Tensor, TensorError, TypedArray, shapeStr } from '@unfold/tensor';
+import { Tensor, TensorError, TypedArray, sameShape, shapeStr } from '@unfold/tensor';
 
 /**
  * A trainable parameter: its value, updated in place by an optimizer, and the gradient of
@@ -39,7 +39,7 @@ export function gradArray(op: string, p: Param): TypedArray {
   const g = p.grad;
   if (g === null) throw new TensorError(op, `parameter '${p.name}' has no gradient`);
   if (!(g instanceof Tensor)) throw new TensorError(op, `gradient of '${p.name}' is not a Tensor`);
-  if (g.shape.length !== p.value.shape.length || g.shape.some((d, i) => d !== p.value.shape[i])) {
+  if (!sameShape(g.shape, p.value.shape)) {
     throw new TensorError(op, `gradient of '${p.name}' has shape ${shapeStr(g.shape)}, parameter has ${shapeStr(p.value.shape)}`);
   }
   if (g.dtype !== p.value.dtype) {

@@ -177,11 +177,6 @@ export const get = (l: number): Expr => (f) => {
   f.body.push(OP.localGet);
   uleb(l, f.body);
 };
-export const tee = (l: number, v: Expr): Expr => (f) => {
-  v(f);
-  f.body.push(OP.localTee);
-  uleb(l, f.body);
-};
 export const i32 = (n: number): Expr => (f) => {
   f.body.push(OP.i32Const);
   sleb(n, f.body);
@@ -196,7 +191,6 @@ export const mul = (a: Expr, b: Expr): Expr => withOp(OP.i32Mul, a, b);
 export const and = (a: Expr, b: Expr): Expr => withOp(OP.i32And, a, b);
 export const shl = (a: Expr, b: Expr): Expr => withOp(OP.i32Shl, a, b);
 export const eq = (a: Expr, b: Expr): Expr => withOp(OP.i32Eq, a, b);
-export const ne = (a: Expr, b: Expr): Expr => withOp(OP.i32Ne, a, b);
 export const lt = (a: Expr, b: Expr): Expr => withOp(OP.i32LtS, a, b);
 export const eqz = (a: Expr): Expr => withOp(OP.i32Eqz, a);
 /** select(a, b, cond) = cond ? a : b; both sides are evaluated. */
