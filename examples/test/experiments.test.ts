@@ -82,7 +82,7 @@ describe('exploding gradients', () => {
     const clipped = runExploding({ ...o, clip: 1 });
     expect(Math.max(...free.gradNorms.filter(Number.isFinite))).toBeGreaterThan(1e3);
     // the unclipped step is the raw gradient
-    free.gradNorms.forEach((g, i) => Number.isFinite(g) && expect(free.appliedNorms[i]).toBeCloseTo(g, 0));
+    free.gradNorms.forEach((g, i) => Number.isFinite(g) && expect(Math.abs(free.appliedNorms[i] - g)).toBeLessThanOrEqual(1e-9 * g));
     expect(clipped.diverged).toBeNull();
     expect(clipped.gradNorms.some((g) => g > 1)).toBe(true); // clipping had something to do
     for (const a of clipped.appliedNorms) expect(a).toBeLessThanOrEqual(1 + 1e-5);

@@ -36,3 +36,22 @@ export function arbTensor(shape: number[], o: ValueOpts = {}): fc.Arbitrary<Tens
     return Tensor.fromArray(Float64Array.from(v), shape);
   });
 }
+
+/**
+ * Tensors whose values are pairwise ≥ 0.01 apart (drawn without replacement from a grid in
+ * [−2, 2]), for ops that are not differentiable at ties (max, maximum, minimum): every shape is
+ * reachable, instead of filtering random draws (which rejected all but the smallest tensors).
+ */
+export function arbDistinctTensors(shapes: number[][]): fc.Arbitrary<Tensor[]> {
+  const sizes = shapes.map((s) => s.reduce((a, b) => a * b, 1));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const grid = Array.from({ length: 400 }, (_, i) => -2 + 0.01 * i + 0.003);
+  return fc.shuffledSubarray(grid, { minLength: total, maxLength: total }).map((v) => {
+    let at = 0;
+    return shapes.map((s, k) => {
+      const t = Tensor.fromArray(Float64Array.from(v.slice(at, at + sizes[k])), s);
+      at += sizes[k];
+      return t;
+    });
+  });
+}
