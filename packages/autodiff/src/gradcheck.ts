@@ -1,6 +1,9 @@
 import { Rng, Tensor, TensorError, normal, shapeStr } from '@unfold/tensor';
 import { backward } from './backward';
 import { Tape, noGrad } from './tape';
+import { add } from './ops/add';
+import { permute } from './ops/permute';
+import { slice } from './ops/slice';
 
 export interface GradCheckOptions {
   /** Finite-difference step. Default 1e-6 (float64) / 1e-3 (float32). */
@@ -12,6 +15,12 @@ export interface GradCheckOptions {
   /** Check at most this many elements per input by central differences (a seeded random subset). Default 64. */
   maxElementsPerInput?: number;
   seed?: number;
+  /**
+   * Hand f non-contiguous views of the inputs (same values): rank ≥ 2 as a transposed copy seen
+   * through the reversed axes, rank 1 through a step −1 slice. The views are built from
+   * differentiable ops, so the check covers VJPs on strided inputs too.
+   */
+  strided?: boolean;
 }
 
 export interface GradCheckWorst {
@@ -45,12 +54,26 @@ export interface GradCheckReport {
  * three orders of margin while a 1 % wrong VJP (error ≈ 1e-2·|a|) fails by four.
  * Run it in float64: in float32 round-off is δ ≈ 6e-8 and the test can say little below 1e-2.
  */
+/** The same values through a non-contiguous view (see GradCheckOptions.strided). */
+function stridedView(t: Tensor): Tensor {
+  if (t.rank >= 2) {
+    const rev = t.shape.map((_, i) => t.rank - 1 - i);
+    return permute(add(permute(t, rev), 0), rev); // add(…, 0): a contiguous copy in transposed order
+  }
+  if (t.rank === 1 && t.size > 1) return slice(add(slice(t, { step: -1 }), 0), { step: -1 });
+  return t;
+}
+
 export function gradCheck(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opts: GradCheckOptions = {}): GradCheckReport {
   if (inputs.length === 0) throw new TensorError('gradCheck', 'needs at least one input');
   const f64 = inputs.every((x) => x.dtype === 'float64');
   const eps = opts.eps ?? (f64 ? 1e-6 : 1e-3);
   const tol = opts.tol ?? (f64 ? 1e-6 : 1e-2);
   const rng = new Rng(opts.seed ?? 1234);
+  if (opts.strided) {
+    const g = f;
+    f = (...ts: Tensor[]) => g(...ts.map(stridedView));
+  }
   // Own contiguous copies: we perturb them in place.
   const xs = inputs.map((x) => x.clone());
 

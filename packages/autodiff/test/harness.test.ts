@@ -43,3 +43,17 @@ test('the report names where the worst error is', () => {
   const r = withWrongVjp(OPS.tanh, 1.01, () => gradCheck((t) => ad.tanh(t), [x]));
   expect(r.toString()).toMatch(/^gradCheck FAILED: worst error .* at (input 0 \[2,2\] element \d|random direction \d)/);
 });
+
+test('gradCheck({ strided }) hands f non-contiguous views with the same values', () => {
+  const m = Tensor.fromArray(Float64Array.from([0.3, -0.7, 1.1, 0.2, 0.5, -0.4]), [2, 3]);
+  const v = Tensor.fromArray(Float64Array.from([0.3, -0.7, 1.1]), [3]);
+  const seen: Tensor[] = [];
+  const r = gradCheck((a, b) => {
+    seen.push(a, b);
+    return ad.add(ad.tanh(a), ad.sum(ad.mul(b, b)));
+  }, [m, v], { strided: true });
+  expect(r.ok).toBe(true);
+  expect(seen.every((t) => !t.isContiguous())).toBe(true);
+  expect(seen[0].toArray()).toEqual(m.toArray());
+  expect(seen[1].toArray()).toEqual(v.toArray());
+});

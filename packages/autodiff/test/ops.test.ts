@@ -11,9 +11,12 @@ import { arbBroadcastPair, arbDistinctTensors, arbShape, arbTensor } from './arb
 const RUNS = { numRuns: 30 };
 
 
+/** Checked twice: on contiguous inputs and on non-contiguous views of them (strided VJP paths). */
 function expectOk(f: (...xs: Tensor[]) => Tensor, xs: Tensor[]): void {
-  const r = gradCheck(f, xs);
-  if (!r.ok) throw new Error(r.toString());
+  for (const strided of [false, true]) {
+    const r = gradCheck(f, xs, { strided });
+    if (!r.ok) throw new Error(`${strided ? 'strided inputs: ' : ''}${r.toString()}`);
+  }
 }
 
 describe('binary ops with broadcasting', () => {
