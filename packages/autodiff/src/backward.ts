@@ -1,4 +1,4 @@
-import { Tensor, TensorError, addInPlace, ones, sameShape, shapeStr, zeros } from '@unfold/tensor';
+import { Tensor, TensorError, add as addK, addInPlace, ones, sameShape, shapeStr, zeros } from '@unfold/tensor';
 import { ACCUMULATED } from './op';
 import { Tape, TapeRecord } from './tape';
 
@@ -48,8 +48,9 @@ export class Adjoints {
       return;
     }
     if (!e.owned) {
-      e.t = e.t.clone();
+      e.t = addK(e.t, dx); // the second contribution: one pass into a fresh buffer (not copy, then add)
       e.owned = true;
+      return;
     }
     addInPlace(e.t, dx);
   }

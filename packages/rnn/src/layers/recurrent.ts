@@ -220,10 +220,15 @@ export class RecurrentLayer extends Module {
     w: DirectionWeights, reverse: boolean, state0: CellState, masks: Tensor[] | null, step: ReturnType<typeof cellStep>,
   ) {
     const GH = w.wih.shape[0];
-    let xp = onehot
-      ? ad.gather(ad.permute(w.wih, [1, 0]), onehot.ids) // rows of W_ihᵀ [I, G·H] → [T·B, G·H]
-      : ad.matmul(ad.reshape(seq!, [T * B, seq!.shape[2]]), w.wih, { transB: true }); // [T·B, G·H]
-    if (w.bih) xp = ad.add(xp, w.bih);
+    let xp: Tensor; // x_t W_ihᵀ + b_ih for every step: [T·B, G·H]
+    if (onehot) {
+      // rows of the [I, G·H] table W_ihᵀ + b_ih: the bias is added to I rows, not to T·B
+      const table = w.bih ? ad.add(ad.permute(w.wih, [1, 0]), w.bih) : ad.permute(w.wih, [1, 0]);
+      xp = ad.gather(table, onehot.ids);
+    } else {
+      xp = ad.matmul(ad.reshape(seq!, [T * B, seq!.shape[2]]), w.wih, { transB: true });
+      if (w.bih) xp = ad.add(xp, w.bih);
+    }
     const xp3 = ad.reshape(xp, [T, B, GH]);
     const order = Array.from({ length: T }, (_, i) => (reverse ? T - 1 - i : i)); // real time index of each step
     const xs = order.map((t) => ad.slice(xp3, t)); // [B, G·H] views
