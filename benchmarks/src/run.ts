@@ -1,7 +1,7 @@
 // `npm run bench`: Unfold against TensorFlow.js (cpu and wasm backends) on four character-model
 // workloads, side by side in one process.
 //
-//   node benchmarks/dist/run.js [--quick] [--only W1,W3] [--contenders unfold,tfjs-wasm] [--report] [--no-scaling]
+//   node benchmarks/dist/run.js [--quick] [--only W1,W3] [--contenders unfold-wasm-1t,tfjs-wasm] [--report] [--no-scaling]
 // A full run also runs the scaling study (scaling.ts) in its quick form and rewrites its README section.
 //
 // A full run writes benchmarks/results/models.json and the table in benchmarks/README.md; a run
@@ -16,6 +16,7 @@ import { CONTENDER_NAMES, Contender, ContenderName } from './harness/contender';
 import { ModelsReport, machineInfo, renderMarkdown, writeBetweenMarkers } from './harness/report';
 import { Mode, SuiteConfig, WorkloadResult, runWorkload } from './harness/suite';
 import { RepPolicy } from './harness/timing';
+import { kernelPeak } from './kernel/peak';
 import { runScaling } from './scaling';
 import { tfjsContender } from './tfjs/model';
 import { WORKLOADS } from './workloads';
@@ -69,7 +70,7 @@ function loadContender(name: ContenderName): Contender {
   if (name === 'tfjs-cpu') return tfjsContender('cpu');
   // loaded lazily: a broken @unfold/rnn build must not take the tfjs figures down with it
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  return (require('./unfold') as typeof import('./unfold')).unfoldContender;
+  return (require('./unfold') as typeof import('./unfold')).unfoldContender(name);
 }
 
 async function main(): Promise<void> {
@@ -104,6 +105,8 @@ async function main(): Promise<void> {
   for (const c of contenders) console.log(`  ${c.name.padEnd(9)} ${c.describe()}`);
   if (contenders.some((c) => c.name === 'tfjs-cpu')) console.log('  note: tfjs-cpu takes seconds per training step: it gets 1 warm-up and 2–5 timed runs (marked *)');
 
+  const peak = contenders.some((c) => c.name.startsWith('unfold-wasm')) ? kernelPeak() : undefined;
+  if (peak) console.log(`sgemm kernel peak on ${peak.shape}: ${Object.entries(peak.gflops).map(([t, g]) => `${g.toFixed(1)} GFLOP/s on ${t} thread${t === '1' ? '' : 's'}`).join(', ')}`);
   const results: WorkloadResult[] = [];
   for (const w of WORKLOADS.filter((w) => args.only === null || args.only.includes(w.id))) {
     results.push(await runWorkload(w, contenders, cfg));
@@ -111,6 +114,7 @@ async function main(): Promise<void> {
 
   const rep: ModelsReport = {
     machine: machineInfo(tf.version.tfjs, load0),
+    peak,
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     seconds: +((performance.now() - t0) / 1000).toFixed(1),
     settings: { tolerance: cfg.tol, rounds: cfg.rounds, quick: args.quick, contenders: contenders.map((c) => ({ name: c.name, description: c.describe() })) },

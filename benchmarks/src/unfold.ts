@@ -1,7 +1,8 @@
 // The Unfold contender: @unfold/rnn's CharRNN (one-hot input, stacked cell, Linear head,
 // cross-entropy at every step) with its Adam, loaded with the shared PyTorch-layout weights.
 import { Adam, CharRNN, computeGradients } from '@unfold/rnn';
-import { Contender, Instance } from './harness/contender';
+import { backendInfo, setBackend, setThreads } from '@unfold/tensor';
+import { Contender, Instance, UnfoldName } from './harness/contender';
 import { Batch, StateDict, Workload } from './workloads';
 
 class UnfoldInstance implements Instance {
@@ -39,13 +40,32 @@ class UnfoldInstance implements Instance {
   dispose(): void {}
 }
 
-export const unfoldContender: Contender = {
-  name: 'unfold',
-  formulation: () => 'pytorch',
-  parameters: 'pytorch',
-  async activate() {},
-  async build(w, sd, batch) {
-    return new UnfoldInstance(w, sd, batch);
-  },
-  describe: () => 'Unfold @unfold/rnn CharRNN (plain TypeScript, float32, single thread)',
-};
+/**
+ * Unfold on one kernel backend: 'unfold-js' (the pure-TypeScript kernels), 'unfold-wasm-1t' and
+ * 'unfold-wasm-2t' (the WebAssembly SIMD kernels, large GEMMs split over 1 or 2 threads).
+ * `activate` selects the backend before each timed share; the model is built after it, so
+ * under wasm its weights live in the wasm arena.
+ */
+export function unfoldContender(name: UnfoldName): Contender {
+  const wasm = name !== 'unfold-js';
+  const threads = name === 'unfold-wasm-2t' ? 2 : 1;
+  return {
+    name,
+    formulation: () => 'pytorch',
+    parameters: 'pytorch',
+    async activate() {
+      setBackend(wasm ? 'wasm' : 'js');
+      setThreads(threads);
+      if (wasm && threads > 1 && backendInfo().threads < threads) throw new Error(`${name}: ${backendInfo().threadsNote}`);
+    },
+    async build(w, sd, batch) {
+      return new UnfoldInstance(w, sd, batch);
+    },
+    describe: () => {
+      const i = backendInfo();
+      return wasm
+        ? `Unfold @unfold/rnn CharRNN, float32, WebAssembly SIMD kernels${i.fma ? ' (relaxed-SIMD FMA)' : ''}, ${threads} thread${threads > 1 ? 's' : ''}`
+        : 'Unfold @unfold/rnn CharRNN, float32, pure TypeScript kernels, single thread';
+    },
+  };
+}

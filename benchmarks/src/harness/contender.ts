@@ -3,8 +3,19 @@
 import { Formulation } from './reference';
 import { Batch, StateDict, Workload } from '../workloads';
 
-export type ContenderName = 'unfold' | 'tfjs-wasm' | 'tfjs-cpu';
-export const CONTENDER_NAMES: readonly ContenderName[] = ['unfold', 'tfjs-wasm', 'tfjs-cpu'];
+/** Unfold runs three ways: its pure-TypeScript kernels, and its wasm kernels on one and on two threads. */
+export type UnfoldName = 'unfold-js' | 'unfold-wasm-1t' | 'unfold-wasm-2t';
+export const UNFOLD_NAMES: readonly UnfoldName[] = ['unfold-js', 'unfold-wasm-1t', 'unfold-wasm-2t'];
+export type ContenderName = UnfoldName | 'tfjs-wasm' | 'tfjs-cpu';
+export const CONTENDER_NAMES: readonly ContenderName[] = [...UNFOLD_NAMES, 'tfjs-wasm', 'tfjs-cpu'];
+/** Column headings of the report. */
+export const CONTENDER_LABELS: Record<ContenderName, string> = {
+  'unfold-js': 'Unfold (js)',
+  'unfold-wasm-1t': 'Unfold (wasm, 1 thread)',
+  'unfold-wasm-2t': 'Unfold (wasm, 2 threads)',
+  'tfjs-wasm': 'tfjs-wasm',
+  'tfjs-cpu': 'tfjs-cpu',
+};
 
 export interface Instance {
   /** Mean cross-entropy on the batch, forward only (no tape / no gradient bookkeeping). */

@@ -2,7 +2,7 @@
 // table printed at the end of a run and kept in benchmarks/README.md between markers.
 import * as fs from 'fs';
 import * as os from 'os';
-import { ContenderName } from './contender';
+import { CONTENDER_LABELS, ContenderName, UNFOLD_NAMES } from './contender';
 import { Mode, WorkloadResult } from './suite';
 
 export interface Machine {
@@ -17,8 +17,15 @@ export interface Machine {
   loadAvg: [number, number];
 }
 
+/** The sgemm kernel's measured peak (GFLOP/s, operands resident, best of several runs) by thread count. */
+export interface KernelPeak {
+  shape: string;
+  gflops: Record<string, number>;
+}
+
 export interface ModelsReport {
   machine: Machine;
+  peak?: KernelPeak;
   command: string;
   /** Wall-clock seconds of the whole run. */
   seconds: number;
@@ -56,7 +63,7 @@ function medianOf(w: WorkloadResult, c: ContenderName, m: Mode): number | undefi
 export function renderMarkdown(rep: ModelsReport): string {
   const m = rep.machine;
   const L: string[] = [];
-  L.push(`Measured ${m.date.slice(0, 10)} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), ${m.platform}, Node ${m.node}, TensorFlow.js ${m.tfjs}; all single-threaded.`);
+  L.push(`Measured ${m.date.slice(0, 10)} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), ${m.platform}, Node ${m.node}, TensorFlow.js ${m.tfjs}; single-threaded except Unfold (wasm, 2 threads).`);
   L.push(`Command: \`${rep.command}\` (${(rep.seconds / 60).toFixed(1)} min wall clock; 1-min load average ${m.loadAvg[0]} at the start, ${m.loadAvg[1]} at the end${Math.max(...m.loadAvg) > 1.5 ? ' — the host was shared, so absolute times are inflated; the interleaved ratios are the robust figures' : ''}).`);
   L.push('');
   L.push('Median milliseconds per training step (forward + backward + Adam) and per inference pass (forward + loss, no gradients), one-hot input, V = 65, B = 32, T = 50.');
@@ -75,7 +82,7 @@ export function renderMarkdown(rep: ModelsReport): string {
       const check = r.formulation === 'pytorch' ? `±${r.refRelDiff.toExponential(0)}` : `±${r.refRelDiff.toExponential(0)} vs reset-before GRU†`;
       const red = (x: { reduced: boolean } | undefined): string => (x?.reduced ? '*' : '');
       L.push(
-        `| ${id} | ${r.contender} | ${ms(r.train?.median)} | ${r.train?.reps ?? '—'}${red(r.train)} | ${gf(r.train?.gflops)} | ${ms(r.infer?.median)} | ${r.infer?.reps ?? '—'}${red(r.infer)} | ${gf(r.infer?.gflops)} | ${check} | ${mib(r.memory.rssDelta)} | ${mib(r.memory.jsDelta)} | ${mib(r.memory.tfPeakBytes)} | ${mib(r.memory.wasmMemoryBytes)} |`,
+        `| ${id} | ${CONTENDER_LABELS[r.contender]} | ${ms(r.train?.median)} | ${r.train?.reps ?? '—'}${red(r.train)} | ${gf(r.train?.gflops)} | ${ms(r.infer?.median)} | ${r.infer?.reps ?? '—'}${red(r.infer)} | ${gf(r.infer?.gflops)} | ${check} | ${mib(r.memory.rssDelta)} | ${mib(r.memory.jsDelta)} | ${mib(r.memory.tfPeakBytes)} | ${mib(r.memory.wasmMemoryBytes)} |`,
       );
     }
   }
@@ -86,16 +93,48 @@ export function renderMarkdown(rep: ModelsReport): string {
       'Its loss is checked to 1e-4 against a float64 reference of that formulation (fed PyTorch\'s weights with b_h = b_in + b_hn), but the same-loss assertion against Unfold is skipped for it: same weights and FLOPs, a slightly different function.');
   }
   L.push('');
-  L.push('Time ratios (Unfold ÷ tfjs; below 1× Unfold is faster):');
+  L.push('Summary, median ms (train / infer):');
   L.push('');
-  L.push('| workload | train vs tfjs-wasm | infer vs tfjs-wasm | train vs tfjs-cpu | infer vs tfjs-cpu |');
-  L.push('|---|---:|---:|---:|---:|');
+  const present = (c: ContenderName): boolean => rep.workloads.some((w) => w.results.some((r) => r.contender === c));
+  const cols = ([...UNFOLD_NAMES, 'tfjs-wasm', 'tfjs-cpu'] as ContenderName[]).filter(present);
+  L.push(`| workload | ${cols.map((c) => CONTENDER_LABELS[c]).join(' | ')} |`);
+  L.push(`|---|${cols.map(() => '---:').join('|')}|`);
   for (const w of rep.workloads) {
     if (w.aborted) continue;
-    const u = (mo: Mode) => medianOf(w, 'unfold', mo);
-    L.push(
-      `| ${w.workload.id} ${w.workload.label} | ${ratio(u('train'), medianOf(w, 'tfjs-wasm', 'train'))} | ${ratio(u('infer'), medianOf(w, 'tfjs-wasm', 'infer'))} | ${ratio(u('train'), medianOf(w, 'tfjs-cpu', 'train'))} | ${ratio(u('infer'), medianOf(w, 'tfjs-cpu', 'infer'))} |`,
-    );
+    L.push(`| ${w.workload.id} ${w.workload.label} | ${cols.map((c) => `${ms(medianOf(w, c, 'train'))} / ${ms(medianOf(w, c, 'infer'))}`).join(' | ')} |`);
+  }
+  L.push('');
+  L.push('Time ratios (Unfold ÷ tfjs; below 1× Unfold is faster):');
+  L.push('');
+  const mine = UNFOLD_NAMES.filter(present);
+  const heads: string[] = [];
+  for (const u of mine) for (const t of ['tfjs-wasm', 'tfjs-cpu'] as const) if (present(t)) heads.push(`${u}:${t}`);
+  L.push(`| workload | ${heads.map((h) => { const [u, t] = h.split(':'); return `${CONTENDER_LABELS[u as ContenderName]} train / infer vs ${t}`; }).join(' | ')} |`);
+  L.push(`|---|${heads.map(() => '---:').join('|')}|`);
+  for (const w of rep.workloads) {
+    if (w.aborted) continue;
+    const cells = heads.map((h) => {
+      const [u, t] = h.split(':') as [ContenderName, ContenderName];
+      return `${ratio(medianOf(w, u, 'train'), medianOf(w, t, 'train'))} / ${ratio(medianOf(w, u, 'infer'), medianOf(w, t, 'infer'))}`;
+    });
+    L.push(`| ${w.workload.id} ${w.workload.label} | ${cells.join(' | ')} |`);
+  }
+  if (rep.peak) {
+    L.push('');
+    const pk = rep.peak;
+    const line = (name: ContenderName, threads: string): string | null => {
+      const peak = pk.gflops[threads];
+      if (peak === undefined || !present(name)) return null;
+      const parts = rep.workloads.filter((w) => !w.aborted).map((w) => {
+        const g = w.results.find((r) => r.contender === name)?.train?.gflops;
+        return g === undefined ? null : `${w.workload.id} ${g.toFixed(1)} (${((100 * g) / peak).toFixed(0)}%)`;
+      }).filter((x) => x !== null);
+      return `${CONTENDER_LABELS[name]}: kernel peak ${peak.toFixed(1)} GFLOP/s; training steps achieve ${parts.join(', ')}`;
+    };
+    const lines = [line('unfold-wasm-1t', '1'), line('unfold-wasm-2t', '2')].filter((x): x is string => x !== null);
+    L.push(`Roofline: achieved GFLOP/s of a whole training step (analytic matmul FLOPs ÷ time) against the measured peak of the sgemm kernel on ${pk.shape} (operands resident in wasm memory, best of several runs):`);
+    L.push('');
+    for (const l of lines) L.push(`- ${l}`);
   }
   return L.join('\n');
 }

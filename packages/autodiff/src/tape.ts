@@ -80,13 +80,19 @@ export class Tape {
 
   /** Frees the saved tensors of records [0, index) (truncated BPTT forgets old steps). */
   dropBefore(index: number): void {
-    for (let i = 0; i < index && i < this.entries.length; i++) this.entries[i].saved = [];
+    for (let i = 0; i < index && i < this.entries.length; i++) {
+      releaseTransient(this.entries[i].saved);
+      this.entries[i].saved = [];
+    }
     this.dropped = Math.max(this.dropped, index);
   }
 
   /** Frees every saved tensor; a later backward over this tape throws. */
   release(): void {
-    for (const r of this.entries) r.saved = [];
+    for (const r of this.entries) {
+      releaseTransient(r.saved);
+      r.saved = [];
+    }
     this.released = true;
   }
 
@@ -121,6 +127,14 @@ export function formatRecord(r: TapeRecord, i: number, names?: Map<number, numbe
   return `#${String(i).padEnd(4)} ${step} ${outs} = ${r.op}(${ins})${saved}`;
 }
 
+/**
+ * Gives back the buffers an op allocated only for its own backward (Storage.transient: in the
+ * wasm arena these are blocks that would otherwise wait for garbage collection).
+ */
+function releaseTransient(saved: readonly Tensor[]): void {
+  for (const t of saved) if (t.storage.transient) t.storage.release();
+}
+
 const tapeStack: Tape[] = [];
 
 /** The innermost active tape, if any. */
@@ -141,6 +155,7 @@ export function apply<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Te
   }
   const tape = activeTape();
   if (tape && tape.recording && inputs.some((t) => tape.isTracked(t))) tape.push(def, inputs, outputs, saved, attrs);
+  else releaseTransient(saved); // not recorded: nothing will ever read the op's own saved buffers
   return outputs;
 }
 

@@ -14,6 +14,12 @@ export class Storage {
   private buf: TypedArray | null;
   readonly dtype: DType;
   readonly length: number;
+  /**
+   * Set on a buffer an op allocated only to save for its backward (nothing else refers to
+   * it): the tape releases such buffers when it frees its records, which gives arena blocks
+   * back at once instead of at garbage collection.
+   */
+  transient = false;
 
   constructor(data: TypedArray) {
     this.buf = data;

@@ -1,4 +1,4 @@
-import { gemmArrays } from '@unfold/tensor';
+import { gemmArrays, transientEmpty } from '@unfold/tensor';
 import { OpDef, apply1 } from '@unfold/autodiff';
 import { CellStep } from './spec';
 import { NO_ATTRS, NoAttrs, accumulateWeightGrads, checkCell, fresh, mat, rowsPlusBias, scratch } from './fused-util';
@@ -22,7 +22,7 @@ export const gruCellOp: OpDef<NoAttrs> = {
     const { B, H, dtype, xp, h, whh, bhh } = checkCell('gruCell', inputs, 1, 3);
     const G3 = 3 * H;
     const W4 = 4 * H; // row stride of act
-    const act = fresh([B, W4], dtype);
+    const act = transientEmpty([B, W4], dtype); // saved only: the tape releases it
     const a = act.data;
     // act[:, 0:3H] ← b_hh, then ← h·W_hhᵀ + act[:, 0:3H]  (beta = 0 without a bias: nothing to add)
     rowsPlusBias(B, G3, null, bhh, a, W4);

@@ -1,4 +1,4 @@
-import { Tensor, gemmArrays } from '@unfold/tensor';
+import { Tensor, gemmArrays, transientEmpty } from '@unfold/tensor';
 import { OpDef, apply } from '@unfold/autodiff';
 import { CellStep } from './spec';
 import { NO_ATTRS, NoAttrs, accumulateWeightGrads, checkCell, fresh, mat, rowsPlusBias } from './fused-util';
@@ -21,7 +21,7 @@ export const lstmCellOp: OpDef<NoAttrs> = {
   forward: (inputs) => {
     const { B, H, dtype, xp, h, c, whh, bhh } = checkCell('lstmCell', inputs, 2, 4);
     const G4 = 4 * H;
-    const act = fresh([B, G4], dtype);
+    const act = transientEmpty([B, G4], dtype); // saved only: the tape releases it
     const a = act.data;
     // a ← xp + b_hh, then a ← h·W_hhᵀ + a (one GEMM, beta = 1)
     rowsPlusBias(B, G4, mat(xp), bhh, a, G4);
@@ -31,7 +31,7 @@ export const lstmCellOp: OpDef<NoAttrs> = {
 
     const hN = fresh([B, H], dtype);
     const cN = fresh([B, H], dtype);
-    const tcN = fresh([B, H], dtype);
+    const tcN = transientEmpty([B, H], dtype);
     const hn = hN.data, cn = cN.data, tc = tcN.data;
     const C = mat(c as Tensor);
     const cd = C.d;

@@ -86,6 +86,10 @@ export function checkCell(op: string, inputs: readonly Tensor[], nState: 1 | 2, 
  */
 export function rowsPlusBias(B: number, N: number, X: Mat | null, bias: Tensor | null, dst: TypedArray, ldd: number): void {
   const bv = bias ? vec(bias) : null;
+  if (X && !bv && X.ld === N && ldd === N) {
+    dst.set(X.d.subarray(X.o, X.o + B * N)); // both contiguous: one memcpy
+    return;
+  }
   for (let b = 0; b < B; b++) {
     const r = b * ldd;
     if (X && bv) {

@@ -220,21 +220,26 @@ export class RecurrentLayer extends Module {
     w: DirectionWeights, reverse: boolean, state0: CellState, masks: Tensor[] | null, step: ReturnType<typeof cellStep>,
   ) {
     const GH = w.wih.shape[0];
-    let xp: Tensor; // x_t W_ihᵀ + b_ih for every step: [T·B, G·H]
+    // LSTM and RNN add b_hh to the same pre-activation as b_ih: both are added here, once for all
+    // T steps, and the cell step gets no bias (GRU cannot: b_hn sits inside r ⊙ (h W_hnᵀ + b_hn)).
+    const fold = this.kind !== 'gru' && w.bhh !== null;
+    const bias = fold && w.bih ? ad.add(w.bih, w.bhh!) : fold ? w.bhh : w.bih; // [G·H]
+    let xp: Tensor; // x_t W_ihᵀ + bias for every step: [T·B, G·H]
     if (onehot) {
-      // rows of the [I, G·H] table W_ihᵀ + b_ih: the bias is added to I rows, not to T·B
-      const table = w.bih ? ad.add(ad.permute(w.wih, [1, 0]), w.bih) : ad.permute(w.wih, [1, 0]);
+      // rows of the [I, G·H] table W_ihᵀ + bias: the bias is added to I rows, not to T·B
+      const table = bias ? ad.add(ad.permute(w.wih, [1, 0]), bias) : ad.permute(w.wih, [1, 0]);
       xp = ad.gather(table, onehot.ids);
     } else {
       xp = ad.matmul(ad.reshape(seq!, [T * B, seq!.shape[2]]), w.wih, { transB: true });
-      if (w.bih) xp = ad.add(xp, w.bih);
+      if (bias) xp = ad.add(xp, bias);
     }
+    const bhh = fold ? null : w.bhh;
     const xp3 = ad.reshape(xp, [T, B, GH]);
     const order = Array.from({ length: T }, (_, i) => (reverse ? T - 1 - i : i)); // real time index of each step
     const xs = order.map((t) => ad.slice(xp3, t)); // [B, G·H] views
     const r = unroll(
       (state, xpt, i) => {
-        const next = step(xpt, state, w.whh, w.bhh);
+        const next = step(xpt, state, w.whh, bhh);
         if (!masks) return next;
         const m = masks[order[i - 1]]; // [B, 1]: 1 while t < length
         return next.map((n, j) => ad.where(m, n, state[j])); // frozen past the end

@@ -2,6 +2,8 @@ import { TensorError } from '../errors';
 import { Func, V128, encodeModule, f32, splat } from './emitter';
 import { KC, MC, MR, NC, NR, SCRATCH_BYTES, sgemmModuleBytes } from './sgemm';
 
+import { RESERVED, addressOf, arenaAlloc, arenaFree, arenaIsShared, arenaMemory, arenaStats, heapF32 } from './arena';
+
 /**
  * Which kernel runs float32 GEMM: the WebAssembly SIMD module of ./sgemm.ts, or the JS
  * kernel of ../gemm.ts (always there: float64, no-SIMD runtimes, tiny products).
@@ -10,16 +12,17 @@ import { KC, MC, MR, NC, NR, SCRATCH_BYTES, sgemmModuleBytes } from './sgemm';
  * error, not a silent fallback); unset, wasm is used when `WebAssembly.validate` accepts a
  * v128 module. `setBackend` changes it at run time (tests, benchmarks).
  *
- * Memory: one WebAssembly.Memory arena, grown on demand and never shrunk. Per call:
- *   [0, SCRATCH)    edge-tile spill of the micro-kernel
+ * Memory: the module imports the arena's memory (./arena.ts). An operand that already lives
+ * in the arena (a WasmStorage tensor: weights, saved gate buffers) is addressed where it is,
+ * with no copy; any other operand is copied into a workspace block of the arena:
  *   C span          C's elements [lo, hi] (copied in only when beta ≠ 0 or C has gaps)
  *   A span, B span  the operands' elements, copied with one memcpy (`set`) each
  *   pack A, pack B  the MR/NR panels, written by the module's own pack loops
  * The copies keep every stride: the module addresses X[base + i·rs + j·cs] in its copy,
  * so a transpose or a stepped or reversed view costs no JS-side gather (a JS gather runs
  * at ~1 ns/element, `set` at ~0.1; packing in wasm is as fast as the memcpy).
- * After the call C's span is copied back: alpha, beta (and "beta = 0 never reads C") are
- * applied by the kernel itself.
+ * A C outside the arena is copied back after the call: alpha, beta (and "beta = 0 never
+ * reads C") are applied by the kernel itself.
  */
 
 type Mode = 'js' | 'wasm' | 'auto';
@@ -35,24 +38,22 @@ export interface BackendInfo {
   minFlops: number;
   /** Current size of the wasm arena in bytes (0 until the first wasm call). */
   memoryBytes: number;
+  /** Threads large float32 GEMMs are split over (1: the calling thread only). */
+  threads: number;
+  /** Why `threads` is lower than asked, if it is. */
+  threadsNote: string;
+  /** Whether the micro-kernel uses relaxed-SIMD fused multiply-add. */
+  fma: boolean;
 }
 
 // Minimal typing of the global: the project's lib is ES2022, which has no WebAssembly.
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;
-  Memory: new (desc: { initial: number }) => WasmMemory;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
 }
 type SgemmFn = (...args: number[]) => void;
 
-const PAGE = 65536;
-/** Byte addresses stay below 2 GiB so element indices (×4) and signed strides fit in i32. */
-const MAX_BYTES = 2 ** 31;
 /**
  * Measured crossover (Node 20, x64): at 4×4×4 both kernels take ~0.4 µs a call; from
  * 8×8×8 (1 kflop) on wasm is faster (0.4 vs 0.5 µs; 3.3 vs 36 µs at 32³).
@@ -60,7 +61,11 @@ const MAX_BYTES = 2 ** 31;
 const MIN_FLOPS = 512;
 /** A view whose index span exceeds SPARSE × its element count (+ slack) is not copied. */
 const SPARSE = 4;
-const C_BASE = SCRATCH_BYTES / 4;
+/** Products whose copies and packs need more workspace than this stay on JS (copying would dominate anyway). */
+const MAX_WORK = 2 ** 30;
+
+// The micro-kernel spills edge tiles at address 0: the arena never hands that out.
+if (SCRATCH_BYTES > RESERVED) throw new Error('wasm backend: sgemm scratch exceeds the arena reserve');
 
 const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
 
@@ -78,12 +83,15 @@ const simd = ((): boolean => {
 })();
 
 let mode: Mode = 'auto';
+let wantThreads = 1;
 let minFlops = MIN_FLOPS;
 let active = false;
-let memory: WasmMemory | null = null;
-let heap = new Float32Array(0);
+let heap: Float32Array = new Float32Array(0);
 let sgemm: SgemmFn | null = null;
-/** Views of heap at C_BASE, by length: copying C back allocates nothing in steady state. */
+/** The workspace block of the arena for copied operands and packs (byte address, size). */
+let work = 0;
+let workBytes = 0;
+/** Views of heap at the workspace start, by length: copying C back allocates nothing in steady state. */
 const cViews = new Map<number, Float32Array>();
 
 /**
@@ -106,27 +114,42 @@ export function setBackend(m: 'js' | 'wasm' | 'auto', opts: { minFlops?: number 
   if (m === 'wasm') instantiate(); // forced: fail here, loudly, if the module cannot be built
 }
 
+/** Splits large float32 GEMMs over n threads (worker threads on the shared arena); 1 turns it off. */
+export function setThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new TensorError('setThreads', `thread count must be an integer ≥ 1, got ${String(n)}`);
+  wantThreads = n;
+}
+
 export function backendInfo(): BackendInfo {
-  return { gemm: active ? 'wasm-simd' : 'js', simd, mode, minFlops, memoryBytes: memory ? memory.buffer.byteLength : 0 };
+  return {
+    gemm: active ? 'wasm-simd' : 'js', simd, mode, minFlops, memoryBytes: sgemm ? arenaStats().capacityBytes : 0,
+    threads: 1, threadsNote: wantThreads > 1 ? 'worker pool not available yet' : '', fma: false,
+  };
 }
 
 function instantiate(): void {
   if (sgemm !== null || api === undefined) return;
   // Synchronous compile: the module is ~3 KB (browsers allow sync compiles that small).
-  memory = new api.Memory({ initial: 1 });
-  const instance = new api.Instance(new api.Module(sgemmModuleBytes()), { env: { memory } });
+  const memory = arenaMemory();
+  const bytes = sgemmModuleBytes({ shared: arenaIsShared() });
+  const instance = new api.Instance(new api.Module(bytes), { env: { memory } });
   sgemm = instance.exports.sgemm as SgemmFn;
-  heap = new Float32Array(memory.buffer);
+  heap = heapF32();
 }
 
-/** Grows the arena to at least `bytes`; every Float32Array over the old buffer is detached by the grow, so views are re-made. */
+/** The workspace holds at least `bytes`: a bigger block replaces a smaller one. */
 function reserve(bytes: number): void {
-  const mem = memory as WasmMemory;
-  const have = mem.buffer.byteLength;
-  if (bytes <= have) return;
-  mem.grow(Math.ceil((bytes - have) / PAGE));
-  heap = new Float32Array(mem.buffer);
-  cViews.clear();
+  if (bytes > workBytes) {
+    if (work !== 0) arenaFree(work);
+    workBytes = Math.ceil(bytes * 1.25);
+    work = arenaAlloc(workBytes);
+    cViews.clear();
+  }
+  // Any allocation may have grown the memory: a shared one keeps old views valid but short, a plain one detaches them.
+  if (heap.length * 4 < work + workBytes) {
+    heap = heapF32();
+    cViews.clear();
+  }
 }
 
 const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m;
@@ -153,50 +176,70 @@ export function sgemmWasm(
       return false;
     }
   }
+  // An operand in the arena is addressed in place (element index of its first float).
+  const aRes = addressOf(A);
+  const bRes = addressOf(B);
+  const cRes = addressOf(C);
   // Index spans [lo, lo + span) of each view.
-  const aLo = aOff + Math.min(0, (M - 1) * rsA) + Math.min(0, (K - 1) * csA);
-  const aSpan = Math.abs((M - 1) * rsA) + Math.abs((K - 1) * csA) + 1;
-  const bLo = bOff + Math.min(0, (K - 1) * rsB) + Math.min(0, (N - 1) * csB);
-  const bSpan = Math.abs((K - 1) * rsB) + Math.abs((N - 1) * csB) + 1;
   const cLo = cOff + Math.min(0, (M - 1) * rsC) + Math.min(0, (N - 1) * csC);
   const cSpan = Math.abs((M - 1) * rsC) + Math.abs((N - 1) * csC) + 1;
-  const slack = 4096;
-  if (aSpan > SPARSE * M * K + slack || bSpan > SPARSE * K * N + slack || cSpan > SPARSE * M * N + slack) return false;
   // A span smaller than M·N means two (i,j) share an element (a zero or overlapping
   // stride): the order of the writes would matter, so leave it to the JS kernel.
   if (cSpan < M * N) return false;
+  const slack = 4096;
+  let aLo = 0, aSpan = 0, bLo = 0, bSpan = 0;
+  if (aRes < 0) {
+    aLo = aOff + Math.min(0, (M - 1) * rsA) + Math.min(0, (K - 1) * csA);
+    aSpan = Math.abs((M - 1) * rsA) + Math.abs((K - 1) * csA) + 1;
+    if (aSpan > SPARSE * M * K + slack) return false;
+  }
+  if (bRes < 0) {
+    bLo = bOff + Math.min(0, (K - 1) * rsB) + Math.min(0, (N - 1) * csB);
+    bSpan = Math.abs((K - 1) * rsB) + Math.abs((N - 1) * csB) + 1;
+    if (bSpan > SPARSE * K * N + slack) return false;
+  }
+  if (cRes < 0 && cSpan > SPARSE * M * N + slack) return false;
 
+  // Workspace layout in floats: [C copy][A copy][B copy][pack A][pack B], absent parts empty.
   // A and B are copied whole when that is at most twice their span: one `set` of the
-  // array itself, no subarray object. Element offsets below are in floats.
-  const aWhole = A.length <= 2 * aSpan;
-  const bWhole = B.length <= 2 * bSpan;
-  const aDst = roundUp(C_BASE + cSpan, 4);
-  const bDst = roundUp(aDst + (aWhole ? A.length : aSpan), 4);
-  const pA = roundUp(bDst + (bWhole ? B.length : bSpan), 4);
-  const pB = pA + roundUp(Math.min(M, MC), MR) * Math.min(K, KC);
-  const end = pB + Math.min(K, KC) * roundUp(Math.min(N, NC), NR);
-  if (4 * end > MAX_BYTES) return false;
-  reserve(4 * end);
+  // array itself, no subarray object.
+  const aWhole = aRes < 0 && A.length <= 2 * aSpan;
+  const bWhole = bRes < 0 && B.length <= 2 * bSpan;
+  const cLen = cRes < 0 ? roundUp(cSpan, 4) : 0;
+  const aLen = aRes < 0 ? roundUp(aWhole ? A.length : aSpan, 4) : 0;
+  const bLen = bRes < 0 ? roundUp(bWhole ? B.length : bSpan, 4) : 0;
+  const packALen = roundUp(Math.min(M, MC), MR) * Math.min(K, KC);
+  const packBLen = Math.min(K, KC) * roundUp(Math.min(N, NC), NR);
+  const need = 4 * (cLen + aLen + bLen + packALen + packBLen);
+  if (need > MAX_WORK) return false;
+  reserve(need);
   const h = heap;
+  const w0 = work / 4;
+  const cDst = w0;
+  const aDst = cDst + cLen;
+  const bDst = aDst + aLen;
+  const pA = bDst + bLen;
+  const pB = pA + packALen;
 
-  h.set(aWhole ? A : A.subarray(aLo, aLo + aSpan), aDst);
-  h.set(bWhole ? B : B.subarray(bLo, bLo + bSpan), bDst);
-  const cWhole = cLo === 0 && cSpan === C.length;
+  if (aRes < 0) h.set(aWhole ? A : A.subarray(aLo, aLo + aSpan), aDst);
+  if (bRes < 0) h.set(bWhole ? B : B.subarray(bLo, bLo + bSpan), bDst);
   // beta = 0 with a gap-free C: nothing of C is read, so nothing is copied in.
-  if (beta !== 0 || cSpan !== M * N) h.set(cWhole ? C : C.subarray(cLo, cLo + cSpan), C_BASE);
+  const cWhole = cLo === 0 && cSpan === C.length;
+  if (cRes < 0 && (beta !== 0 || cSpan !== M * N)) h.set(cWhole ? C : C.subarray(cLo, cLo + cSpan), cDst);
 
   (sgemm as SgemmFn)(
     M, N, K, alpha, beta, beta !== 0 ? 1 : 0,
-    aDst + (aWhole ? aOff : aOff - aLo), rsA, csA,
-    bDst + (bWhole ? bOff : bOff - bLo), rsB, csB,
-    C_BASE + cOff - cLo, rsC, csC,
+    aRes >= 0 ? aRes / 4 + aOff : aDst + (aWhole ? aOff : aOff - aLo), rsA, csA,
+    bRes >= 0 ? bRes / 4 + bOff : bDst + (bWhole ? bOff : bOff - bLo), rsB, csB,
+    cRes >= 0 ? cRes / 4 + cOff : cDst + cOff - cLo, rsC, csC,
     4 * pA, 4 * pB,
   );
+  if (cRes >= 0) return true;
 
   let view = cViews.get(cSpan);
   if (view === undefined) {
     if (cViews.size >= 64) cViews.clear(); // bound the cache; products come in a few shapes
-    view = h.subarray(C_BASE, C_BASE + cSpan);
+    view = h.subarray(cDst, cDst + cSpan);
     cViews.set(cSpan, view);
   }
   C.set(view, cLo);
@@ -221,3 +264,8 @@ function initFromEnv(): void {
 }
 
 initFromEnv();
+
+/** Whether float32 kernels currently dispatch to wasm (resident tensors pay off only then). */
+export function wasmActive(): boolean {
+  return active;
+}

@@ -243,10 +243,22 @@ function name(s: string, out: number[]): void {
 }
 
 /**
+ * How the module declares its imported memory. A shared memory (the arena of ./arena.ts,
+ * which worker threads map too) must be imported as shared with the same maximum.
+ */
+export interface MemoryImport {
+  shared: boolean;
+  /** Maximum in 64 KiB pages; required when shared. */
+  maxPages?: number;
+}
+
+/**
  * A module of functions over one imported memory `env.memory` (the caller owns and grows it).
  * Function i of `funcs` has index i; `exports` maps export names to those indices.
  */
-export function encodeModule(funcs: readonly Func[], exports: Readonly<Record<string, number>>, minPages = 1): Uint8Array {
+export function encodeModule(
+  funcs: readonly Func[], exports: Readonly<Record<string, number>>, minPages = 1, mem: MemoryImport = { shared: false },
+): Uint8Array {
   const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 
   const types: number[] = [];
@@ -263,8 +275,15 @@ export function encodeModule(funcs: readonly Func[], exports: Readonly<Record<st
   const imports: number[] = [1];
   name('env', imports);
   name('memory', imports);
-  imports.push(0x02, 0x00); // memory, limits without a maximum
-  uleb(minPages, imports);
+  if (mem.shared) {
+    if (mem.maxPages === undefined) throw new Error('encodeModule: a shared memory import needs maxPages');
+    imports.push(0x02, 0x03); // memory, limits flag 3 = shared with a maximum (threads proposal)
+    uleb(minPages, imports);
+    uleb(mem.maxPages, imports);
+  } else {
+    imports.push(0x02, 0x00); // memory, limits without a maximum
+    uleb(minPages, imports);
+  }
   section(2, imports, out);
 
   const fnSec: number[] = [];

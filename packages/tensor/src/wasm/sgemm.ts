@@ -1,6 +1,6 @@
 import {
   Expr, F32, Func, I32, V128, add, and, bytes, call, encodeModule, eq, eqz, f32, f32add, f32load, f32mul, f32store,
-  get, i32, loadSplat, lt, min, mul, select, shuffle32, splat, sub, v128load, v128store, vadd, vmul,
+  get, i32, loadSplat, lt, min, mul, select, shuffle32, splat, sub, uleb, v128load, v128store, vadd, vmul,
 } from './emitter';
 
 /**
@@ -21,11 +21,30 @@ import {
  * Each step p loads two vectors of the B panel and broadcasts four A values:
  *   acc[i][h] += splat(a[p·4+i]) · b[p·8 + 4h .. +4]      (64 flops per 6 loads)
  * 8 accumulators + 2 B + 1 A vector fit the 16 xmm registers of x64 without spills.
+ * Two variants: mul then add (baseline SIMD), or f32x4.relaxed_madd ({ fma: true }).
  *
- * Numerics: products and sums in float32 (mul then add: no FMA in baseline SIMD), summed in
- * p order within a KC slice, then C ← alpha·acc + beta·C per slice (later slices beta = 1):
- * the classical K·u bound of a float32 dot product. beta = 0 never reads C.
- * Deterministic: the order of every sum depends only on M, N, K.
+ * Speed (benchmarks/src/kernel/sgemm-raw.ts; Node 20, Xeon Ice Lake ~3.4 GHz, 1 thread):
+ * the loop is bound by the two SIMD FP ports, so mul+add peaks at 2·4 = 8 flops/cycle
+ * (~27 GFLOP/s here) and FMA at 16 (~53); pre-packed B the kernel reaches 27.1 and 52.0 at
+ * [32,256]×[256,512], ~96% of either bound. Packing B per call costs ~10% at M = 32 (B is
+ * read by only M/MR = 8 tiles): hence packB + sgemmPacked, for a B reused across calls
+ * (W_hh over the time steps of a forward). Tried and dropped (measured, interleaved A/B):
+ * - reading a row-major B (csB = 1, N % 8 = 0) in place instead of packing it: FMA 45 → 37
+ *   at [32,256]×[256,512] (rows 2 KB apart fall in 2 of the 64 L1 sets), mul+add ±4%;
+ * - packing two 8-wide panels per pass (one whole 64-byte line of B per step): packB of
+ *   [256,512] 12.7 → 14.9 µs;
+ * - unrolling p by 2 (on the loop below);
+ * - 6×8 / 4×12 tiles (12 accumulators): not built, as the 4×8 kernel already runs at the
+ *   port bound and 12 + 3 + 1 registers leave V8 none to spare; 6 rows would also waste
+ *   12.5% at M = 32.
+ *
+ * Numerics: products and sums in float32, summed in p order within a KC slice, then
+ * C ← alpha·acc + beta·C per slice (later slices beta = 1): the classical K·u bound of a
+ * float32 dot product. beta = 0 never reads C. Deterministic: the order of every sum
+ * depends only on M, N, K, and sgemm and sgemmPacked give the same bits. The FMA variant
+ * rounds once per step instead of twice (where the runtime fuses: V8 on x64 with FMA3),
+ * so it differs from mul+add in the last bits (13386 of 16384 elements at
+ * [32,256]×[256,512] in the test); it is deterministic too, for a given runtime and CPU.
  */
 
 export const MR = 4;
@@ -122,13 +141,13 @@ function emitPack(W: number): Func {
 }
 
 /**
- * kernel(kc, a, b, c, rsC, csC, mr, nr, alpha, beta, load): one MR×NR tile from kc rank-1
+ * kernel(kc, a, b, c, rsC, csC, mr, nr, alpha, beta, load, spill): one MR×NR tile from kc rank-1
  * updates of the packed panels at byte addresses a, b; stores the valid mr×nr part to C
  * (element index c) as alpha·acc + beta·C, reading C only when load ≠ 0.
  */
-function emitKernel(): Func {
-  const f = new Func([I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, I32]);
-  const [kc, a, b, c, rsC, csC, mr, nr, alpha, beta, load] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+function emitKernel(fma: boolean): Func {
+  const f = new Func([I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, I32, I32]);
+  const [kc, a, b, c, rsC, csC, mr, nr, alpha, beta, load, spill] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   const acc = Array.from({ length: MR }, () => [f.local(V128), f.local(V128)]);
   const b0 = f.local(V128);
   const b1 = f.local(V128);
@@ -141,16 +160,20 @@ function emitKernel(): Func {
   const j = f.local(I32);
   const t = f.local(I32);
 
-  // kc rank-1 updates, one per iteration. Not unrolled on purpose: unrolled, V8's
-  // scheduler hoists the next steps' broadcasts above this step's arithmetic and runs out
-  // of xmm registers (accumulators spill to the stack, ~40% slower).
+  // kc rank-1 updates, one per iteration. Not unrolled: unrolled by 2 (same locals, offsets
+  // 0 and 32/16 bytes), V8 hoists the second step's loads above the first step's arithmetic
+  // and runs out of xmm registers; measured 07:24 (Node 20, Xeon Ice Lake), pre-packed
+  // [32,256]×[256,512]: FMA 52 → 33 GFLOP/s, mul+add 27.1 → 26.6. Nor is there anything
+  // to win: both variants already run at ~96% of their port bound (below, on emitKernel).
   f.set(p, get(kc));
   f.loop((again) => {
     f.set(b0, v128load(get(b))).set(b1, v128load(get(b), 16));
     for (let r = 0; r < MR; r++) {
       f.set(av, loadSplat(get(a), 4 * r));
-      f.set(acc[r][0], vadd(get(acc[r][0]), vmul(get(av), get(b0))));
-      f.set(acc[r][1], vadd(get(acc[r][1]), vmul(get(av), get(b1))));
+      for (let h = 0; h < 2; h++) {
+        const bh = get(h === 0 ? b0 : b1);
+        f.set(acc[r][h], fma ? relaxedMadd(get(av), bh, get(acc[r][h])) : vadd(get(acc[r][h]), vmul(get(av), bh)));
+      }
     }
     f.set(a, add(get(a), i32(4 * MR)))
       .set(b, add(get(b), i32(4 * NR)))
@@ -180,11 +203,11 @@ function emitKernel(): Func {
     () => {
       // Edge tile or strided C: spill the tile to scratch, store element by element.
       for (let r = 0; r < MR; r++) {
-        f.run(v128store(i32(0), get(acc[r][0]), 32 * r), v128store(i32(0), get(acc[r][1]), 32 * r + 16));
+        f.run(v128store(get(spill), get(acc[r][0]), 32 * r), v128store(get(spill), get(acc[r][1]), 32 * r + 16));
       }
       f.set(i, i32(0));
       f.loop((rowsLoop) => {
-        f.set(j, i32(0)).set(t, mul(get(i), i32(4 * NR))).set(addr, add(get(c), mul(get(i), get(rsC))));
+        f.set(j, i32(0)).set(t, add(get(spill), mul(get(i), i32(4 * NR)))).set(addr, add(get(c), mul(get(i), get(rsC))));
         f.loop((cols) => {
           const ab = f32mul(get(alpha), f32load(get(t)));
           f.if(
@@ -206,28 +229,50 @@ function emitKernel(): Func {
 const PACK_A = 0;
 const PACK_B = 1;
 const KERNEL = 2;
+const SGEMM = 3;
+const PACK_B_ALL = 4;
+const SGEMM_PACKED = 5;
 
 /**
- * sgemm(M, N, K, alpha, beta, load, aBase, rsA, csA, bBase, rsB, csB, cBase, rsC, csC, pA, pB):
- * requires M, N, K ≥ 1; pA, pB are 16-byte-aligned byte addresses of the pack buffers
- * (MC·KC and KC·NC floats, or less for smaller problems). load = 0 when beta = 0.
+ * The loop nest over packed panels. Unpacked (`sgemm`), B[pc:+KC, jc:+NC] is packed into
+ * the buffer at pB for each block; pre-packed (`sgemmPacked`), pB is the whole of B as
+ * packB laid it out, slice pc at pB + pc·Np floats (Np = N rounded up to NR), and block jc
+ * of that slice at + jc·kc floats (panels are kc·NR floats, in column order).
+ *
+ *   sgemm(M, N, K, alpha, beta, load, aBase, rsA, csA, bBase, rsB, csB, cBase, rsC, csC, pA, pB, spill)
+ *   sgemmPacked(M, N, K, alpha, beta, load, aBase, rsA, csA, pB, cBase, rsC, csC, pA, spill)
+ * require M, N, K ≥ 1; pA, pB are 16-byte-aligned byte addresses (pack buffers of MC·KC
+ * and KC·NC floats, or less for smaller problems). load = 0 when beta = 0. spill: byte
+ * address of SCRATCH_BYTES where edge tiles are spilled (one per thread sharing a
+ * memory); a JS caller that leaves it out passes undefined, i.e. 0.
  */
-function emitDriver(): Func {
-  const f = new Func([I32, I32, I32, F32, F32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]);
-  const [M, N, K, alpha, beta, load, aBase, rsA, csA, bBase, rsB, csB, cBase, rsC, csC, pA, pB] = Array.from({ length: 17 }, (_, k) => k);
-  const [jc, nc, pc, kc, ic, mc, jr, nr, ir, ld] = Array.from({ length: 10 }, () => f.local(I32));
+function emitDriver(prepacked: boolean): Func {
+  const f = prepacked
+    ? new Func([I32, I32, I32, F32, F32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32])
+    : new Func([I32, I32, I32, F32, F32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]);
+  const [M, N, K, alpha, beta, load, aBase, rsA, csA] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [bBase, rsB, csB, cBase, rsC, csC, pA, pB, spill] = prepacked ? [-1, -1, -1, 10, 11, 12, 13, 9, 14] : [9, 10, 11, 12, 13, 14, 15, 16, 17];
+  const [jc, nc, pc, kc, ic, mc, jr, nr, ir, ld, bBlock] = Array.from({ length: 11 }, () => f.local(I32));
   const be = f.local(F32);
   f.loop((jcLoop) => {
     f.set(nc, min(i32(NC), sub(get(N), get(jc)))).set(pc, i32(0));
     f.loop((pcLoop) => {
       f.set(kc, min(i32(KC), sub(get(K), get(pc))));
-      f.run(call(PACK_B, add(get(bBase), add(mul(get(pc), get(rsB)), mul(get(jc), get(csB)))), get(csB), get(rsB), get(kc), get(nc), get(pB)));
+      if (prepacked) {
+        const np = and(add(get(N), i32(NR - 1)), i32(-NR));
+        f.set(bBlock, add(get(pB), bytes(add(mul(get(pc), np), mul(get(jc), get(kc))))));
+      } else {
+        f.run(call(PACK_B, add(get(bBase), add(mul(get(pc), get(rsB)), mul(get(jc), get(csB)))), get(csB), get(rsB), get(kc), get(nc), get(pB)));
+        f.set(bBlock, get(pB));
+      }
       // The first K slice applies the caller's beta; later slices add onto it.
       f.set(ld, select(get(load), i32(1), eqz(get(pc)))).set(be, select(get(beta), f32(1), eqz(get(pc))));
       f.set(ic, i32(0));
       f.loop((icLoop) => {
         f.set(mc, min(i32(MC), sub(get(M), get(ic))));
         f.run(call(PACK_A, add(get(aBase), add(mul(get(ic), get(rsA)), mul(get(pc), get(csA)))), get(rsA), get(csA), get(kc), get(mc), get(pA)));
+        // jr outside ir: one kc×NR panel of B (8 KB) stays in L1 while it meets every
+        // A panel of the block (MC·KC·4 = 128 KB in L2; all of A in L1 when M = 32).
         f.set(jr, i32(0));
         f.loop((jrLoop) => {
           f.set(nr, min(i32(NR), sub(get(nc), get(jr)))).set(ir, i32(0));
@@ -236,8 +281,8 @@ function emitDriver(): Func {
             f.run(
               call(
                 KERNEL,
-                get(kc), add(get(pA), bytes(mul(get(ir), get(kc)))), add(get(pB), bytes(mul(get(jr), get(kc)))),
-                cTile, get(rsC), get(csC), min(i32(MR), sub(get(mc), get(ir))), get(nr), get(alpha), get(be), get(ld),
+                get(kc), add(get(pA), bytes(mul(get(ir), get(kc)))), add(get(bBlock), bytes(mul(get(jr), get(kc)))),
+                cTile, get(rsC), get(csC), min(i32(MR), sub(get(mc), get(ir))), get(nr), get(alpha), get(be), get(ld), get(spill),
               ),
             );
             f.set(ir, add(get(ir), i32(MR)));
@@ -258,8 +303,75 @@ function emitDriver(): Func {
   return f;
 }
 
-/** The module: imports `env.memory`, exports `sgemm`. */
-export function sgemmModuleBytes(): Uint8Array {
-  const funcs = [emitPack(MR), emitPack(NR), emitKernel(), emitDriver()];
-  return encodeModule(funcs, { sgemm: 3 });
+/**
+ * packB(bBase, rsB, csB, K, N, dst): all of B[K,N] into the layout sgemmPacked reads,
+ * K slices of KC in order, each kc × Np floats of NR-wide panels; packedBFloats(K, N)
+ * floats at the 16-byte-aligned byte address dst.
+ */
+function emitPackAll(): Func {
+  const f = new Func([I32, I32, I32, I32, I32, I32]);
+  const [bBase, rsB, csB, K, N, dst] = [0, 1, 2, 3, 4, 5];
+  const pc = f.local(I32);
+  const kc = f.local(I32);
+  f.loop((pcLoop) => {
+    f.set(kc, min(i32(KC), sub(get(K), get(pc))));
+    const np = and(add(get(N), i32(NR - 1)), i32(-NR));
+    f.run(call(PACK_B, add(get(bBase), mul(get(pc), get(rsB))), get(csB), get(rsB), get(kc), get(N), add(get(dst), bytes(mul(get(pc), np)))));
+    f.set(pc, add(get(pc), i32(KC)));
+    f.brIf(pcLoop, lt(get(pc), get(K)));
+  });
+  return f;
+}
+
+/** Floats of a pre-packed B[K,N] (packB's output): K rows of N rounded up to NR. */
+export function packedBFloats(K: number, N: number): number {
+  return K * Math.ceil(N / NR) * NR;
+}
+
+export interface SgemmModuleOptions {
+  /**
+   * Micro-kernel with f32x4.relaxed_madd (needs relaxedSimdSupported()): 1.9× the mul+add
+   * kernel. On x64 with FMA3 V8 emits a fused multiply-add (one rounding per step instead
+   * of two); the relaxed-SIMD spec lets a runtime pick fused or unfused per platform, so
+   * results are deterministic for a given machine and runtime and differ from fma: false
+   * in the last bits. Both are within the same K·u error bound.
+   */
+  fma?: boolean;
+  /** Import the memory as shared (maximum 65536 pages): for a `shared: true` WebAssembly.Memory. */
+  shared?: boolean;
+}
+
+/**
+ * The module: imports `env.memory`; exports `sgemm`, `packB`, `sgemmPacked` (signatures on
+ * emitDriver and emitPackAll).
+ */
+export function sgemmModuleBytes(opts: SgemmModuleOptions = {}): Uint8Array {
+  const funcs = [emitPack(MR), emitPack(NR), emitKernel(opts.fma === true), emitDriver(false), emitPackAll(), emitDriver(true)];
+  // Shared: maximum 65536 pages (4 GiB), so that any shared memory matches the import
+  // (import matching asks the memory's maximum to be ≤ the declared one).
+  return encodeModule(funcs, { sgemm: SGEMM, packB: PACK_B_ALL, sgemmPacked: SGEMM_PACKED }, 1, { shared: opts.shared === true, maxPages: 65536 });
+}
+
+/** relaxed_madd(a, b, c) = a·b + c, fused or not at the runtime's choice (f32x4.relaxed_madd, 0xFD 0x105). */
+const relaxedMadd = (a: Expr, b: Expr, c: Expr): Expr => (f) => {
+  a(f);
+  b(f);
+  c(f);
+  f.body.push(0xfd);
+  uleb(0x105, f.body);
+};
+
+let relaxed: boolean | undefined;
+/** Whether this runtime validates f32x4.relaxed_madd (Node 20: only with --experimental-wasm-relaxed-simd). */
+export function relaxedSimdSupported(): boolean {
+  if (relaxed === undefined) {
+    const api = (globalThis as { WebAssembly?: { validate(b: Uint8Array): boolean } }).WebAssembly;
+    const v = splat(f32(0));
+    try {
+      relaxed = api !== undefined && api.validate(encodeModule([new Func([], [V128]).run(relaxedMadd(v, v, v))], {}));
+    } catch {
+      relaxed = false;
+    }
+  }
+  return relaxed;
 }

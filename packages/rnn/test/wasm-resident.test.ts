@@ -1,0 +1,45 @@
+import { arenaStats, backendInfo, isResident, setBackend, sum, tensor } from '@unfold/tensor';
+import { Tape, backward } from '@unfold/autodiff';
+import { Adam, CharRNN, LSTM } from '@unfold/rnn';
+
+// With the wasm backend: weights live in the arena, the fused cells' saved gate buffers are
+// arena blocks the tape gives back, so a training loop holds a steady amount of arena memory.
+
+const wasm = backendInfo().simd;
+(wasm ? describe : describe.skip)('resident weights and transient saved buffers', () => {
+  beforeAll(() => setBackend('wasm'));
+  afterAll(() => setBackend('auto'));
+
+  test.each(['lstm', 'gru', 'rnn'] as const)('%s: weights are resident; arena live bytes are the same after every training step', (cell) => {
+    const m = new CharRNN({ cell, vocabSize: 11, hiddenSize: 16, numLayers: 2, input: 'onehot', seed: 1 });
+    for (const p of m.parameters()) expect(isResident(p.value)).toBe(true);
+    const opt = new Adam(m.parameters(), { lr: 1e-2 });
+    const [T, B] = [7, 3];
+    const x = Array.from({ length: T * B }, (_, i) => (i * 5) % 11);
+    const y = Array.from({ length: T * B }, (_, i) => (i * 3) % 11);
+    const live: number[] = [];
+    for (let s = 0; s < 4; s++) {
+      m.trainStep(x, y, [T, B], opt);
+      live.push(arenaStats().liveBytes);
+    }
+    expect(live[2]).toBe(live[1]);
+    expect(live[3]).toBe(live[1]);
+    const before = arenaStats().liveBytes;
+    m.evaluate(x, y, [T, B]); // no tape: saved buffers go back at once
+    expect(arenaStats().liveBytes).toBe(before);
+  });
+
+  test('a saved gate buffer read after backward released it throws instead of reading a reused block', () => {
+    const lstm = new LSTM({ inputSize: 2, hiddenSize: 4 });
+    const x = tensor([[[1, 0]], [[0, 1]]]); // [T=2, B=1, I=2]
+    const tape = new Tape();
+    tape.watch(...lstm.parameters().map((p) => p.value));
+    const out = tape.run(() => lstm.forward(x));
+    const rec = tape.entries.find((r) => r.op === 'lstmCell')!;
+    const act = rec.saved[0]; // the activated gates [B, 4H], an arena block
+    expect(isResident(act)).toBe(true);
+    expect(act.storage.transient).toBe(true);
+    backward(tape, tape.run(() => sum(out.output)));
+    expect(() => act.get(0, 0)).toThrow(/tensor used after its buffer was released/);
+  });
+});
