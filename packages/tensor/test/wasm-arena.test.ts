@@ -98,7 +98,7 @@ describe('arena allocator', () => {
   });
 
   test('toResident copies any view; isResident tells arena tensors from plain ones; float64 is refused', () => {
-    const x = normal([3, 5], 0, 1, { rng: new Rng(3) }).transpose().slice([[null, null, -1]]);
+    const x = normal([3, 5], 0, 1, { rng: new Rng(3) }).transpose().slice({ step: -1 });
     const r = toResident(x);
     expect(isResident(r)).toBe(true);
     expect(isResident(x)).toBe(false);
