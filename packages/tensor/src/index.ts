@@ -19,3 +19,5 @@ export { matmul, gemm, gemmArrays, gemmStrided, MatmulOptions, GemmOptions } fro
 export { backendInfo, setBackend, setThreads, BackendInfo, wasmActive } from './wasm/backend';
 export { ArenaStats, WasmStorage, arenaStats, arenaAlloc, arenaFree, setArenaLimit, addressOf } from './wasm/arena';
 export { residentEmpty, toResident, isResident, transientEmpty } from './wasm/resident';
+export { GateKernels } from './wasm/gates';
+export { gateKernels, stage } from './wasm/gate-kernels';

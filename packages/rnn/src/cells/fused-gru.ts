@@ -1,4 +1,4 @@
-import { gemmArrays, transientEmpty } from '@unfold/tensor';
+import { addressOf, gateKernels, gemmArrays, stage, transientEmpty } from '@unfold/tensor';
 import { OpDef, apply1 } from '@unfold/autodiff';
 import { CellStep } from './spec';
 import { NO_ATTRS, NoAttrs, accumulateWeightGrads, checkCell, fresh, mat, rowsPlusBias, scratch } from './fused-util';
@@ -34,6 +34,19 @@ export const gruCellOp: OpDef<NoAttrs> = {
     const hn = hN.data;
     const X = mat(xp);
     const x = X.d, hd = Hm.d;
+    const k = dtype === 'float32' ? gateKernels() : null;
+    if (k && addressOf(a) >= 0) {
+      // The same formulas in the wasm gate kernel (packages/tensor/src/wasm/gates.ts).
+      stage.begin(3 * B * H + 2 * B * H);
+      const xA = stage.in(x as Float32Array, X.o, X.ld, B, G3);
+      const ldx = stage.ld;
+      const hA = stage.in(hd as Float32Array, Hm.o, Hm.ld, B, H);
+      const ldh = stage.ld;
+      const oA = stage.out(B * H);
+      k.gruForward(B, H, addressOf(a), xA, ldx, hA, ldh, oA);
+      stage.copyOut(oA, hn as Float32Array, 0, B * H);
+      return { outputs: [hN], saved: [act, h, whh] };
+    }
     // σ(v) with e = e^−|v| ∈ (0, 1]: 1/(1+e) for v ≥ 0, e/(1+e) below; never overflows.
     for (let b = 0; b < B; b++) {
       const r = b * W4;
@@ -76,12 +89,27 @@ export const gruCellOp: OpDef<NoAttrs> = {
     const dtype = act.dtype;
     const dX = fresh([B, G3], dtype);
     const dH = fresh([B, H], dtype);
-    const dp = scratch(dtype, B * G3);
+    let dp = scratch(dtype, B * G3);
     const dx = dX.data, dh = dH.data, a = act.data;
     const DY = mat(dhN);
     const Hm = mat(h);
     const dy = DY.d, hd = Hm.d;
-    for (let b = 0; b < B; b++) {
+    const k = dtype === 'float32' ? gateKernels() : null;
+    if (k && addressOf(a) >= 0) {
+      // wasm gate kernel; the GEMMs then read the staged dp in place
+      stage.begin(2 * B * H + 2 * B * G3 + B * H);
+      const hA = stage.in(hd as Float32Array, Hm.o, Hm.ld, B, H);
+      const ldh = stage.ld;
+      const yA = stage.in(dy as Float32Array, DY.o, DY.ld, B, H);
+      const ldy = stage.ld;
+      const dxA = stage.out(B * G3);
+      const dhA = stage.out(B * H);
+      const dpA = stage.out(B * G3);
+      k.gruBackward(B, H, addressOf(a), hA, ldh, yA, ldy, dxA, dhA, dpA);
+      stage.copyOut(dxA, dx as Float32Array, 0, B * G3);
+      stage.copyOut(dhA, dh as Float32Array, 0, B * H);
+      dp = stage.view(dpA, B * G3);
+    } else for (let b = 0; b < B; b++) {
       const r = b * W4;
       const q = b * G3;
       const yr = DY.o + b * DY.ld;

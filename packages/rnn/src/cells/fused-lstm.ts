@@ -1,4 +1,4 @@
-import { Tensor, gemmArrays, transientEmpty } from '@unfold/tensor';
+import { Tensor, addressOf, gateKernels, gemmArrays, stage, transientEmpty } from '@unfold/tensor';
 import { OpDef, apply } from '@unfold/autodiff';
 import { CellStep } from './spec';
 import { NO_ATTRS, NoAttrs, accumulateWeightGrads, checkCell, fresh, mat, rowsPlusBias } from './fused-util';
@@ -34,6 +34,19 @@ export const lstmCellOp: OpDef<NoAttrs> = {
     const tcN = transientEmpty([B, H], dtype);
     const hn = hN.data, cn = cN.data, tc = tcN.data;
     const C = mat(c as Tensor);
+    const k = dtype === 'float32' ? gateKernels() : null;
+    if (k && addressOf(a) >= 0 && addressOf(tc) >= 0) {
+      // The same formulas in the wasm gate kernel (packages/tensor/src/wasm/gates.ts): act and
+      // tanh(c') are arena buffers already; c is staged in, h' and c' copied out.
+      stage.begin(3 * B * H);
+      const cA = stage.in(C.d as Float32Array, C.o, C.ld, B, H);
+      const hA = stage.out(B * H);
+      const cnA = stage.out(B * H);
+      k.lstmForward(B, H, addressOf(a), cA, stage.ld, hA, cnA, addressOf(tc));
+      stage.copyOut(hA, hn as Float32Array, 0, B * H);
+      stage.copyOut(cnA, cn as Float32Array, 0, B * H);
+      return { outputs: [hN, cN], saved: [act, c as Tensor, tcN, h, whh] };
+    }
     const cd = C.d;
     // σ(v) with e = e^−|v| ∈ (0, 1]: 1/(1+e) for v ≥ 0, e/(1+e) below; never overflows (as the sigmoid kernel).
     for (let b = 0; b < B; b++) {
@@ -83,12 +96,29 @@ export const lstmCellOp: OpDef<NoAttrs> = {
     const dtype = act.dtype;
     const da = fresh([B, G4], dtype);
     const dcP = fresh([B, H], dtype);
-    const g = da.data, dc0 = dcP.data, a = act.data, tc = tcN.data;
+    const dc0 = dcP.data, a = act.data, tc = tcN.data;
+    let g = da.data; // the gate adjoints the GEMMs below read
     const DH = mat(dhN);
     const DC = mat(dcN);
     const C = mat(c);
     const dh = DH.d, dcn = DC.d, cd = C.d;
-    for (let b = 0; b < B; b++) {
+    const k = dtype === 'float32' ? gateKernels() : null;
+    if (k && addressOf(a) >= 0 && addressOf(tc) >= 0) {
+      // wasm gate kernel; the GEMMs then read the staged da in place (no copy in per GEMM)
+      stage.begin(3 * B * H + B * G4 + B * H);
+      const cA = stage.in(cd as Float32Array, C.o, C.ld, B, H);
+      const ldc = stage.ld;
+      const dhA = stage.in(dh as Float32Array, DH.o, DH.ld, B, H);
+      const lddh = stage.ld;
+      const dcA = stage.in(dcn as Float32Array, DC.o, DC.ld, B, H);
+      const lddc = stage.ld;
+      const daA = stage.out(B * G4);
+      const dcpA = stage.out(B * H);
+      k.lstmBackward(B, H, addressOf(a), cA, ldc, addressOf(tc), dhA, lddh, dcA, lddc, 3, daA, dcpA);
+      stage.copyOut(daA, g as Float32Array, 0, B * G4);
+      stage.copyOut(dcpA, dc0 as Float32Array, 0, B * H);
+      g = stage.view(daA, B * G4);
+    } else for (let b = 0; b < B; b++) {
       const r = b * G4;
       const s = b * H;
       const hr = DH.o + b * DH.ld;

@@ -1,4 +1,4 @@
-import { Tensor, gemmArrays } from '@unfold/tensor';
+import { Tensor, gateKernels, gemmArrays, stage } from '@unfold/tensor';
 import { OpDef, apply1 } from '@unfold/autodiff';
 import { CellStep } from './spec';
 import { NO_ATTRS, NoAttrs, accumulateWeightGrads, checkCell, fresh, mat, rowsPlusBias } from './fused-util';
@@ -25,7 +25,14 @@ function rnnCellOp(name: 'rnnTanhCell' | 'rnnReluCell', relu: boolean): OpDef<No
       const W = mat(whh);
       gemmArrays(false, true, B, H, H, 1, Hm.d, Hm.o, Hm.ld, W.d, W.o, W.ld, 1, y, 0, H);
       const n = B * H;
-      if (relu) {
+      const k = dtype === 'float32' ? gateKernels() : null;
+      if (k) {
+        // φ in the wasm kernel: the output is staged (copied in, activated, copied back)
+        stage.begin(n);
+        const yA = stage.in(y as Float32Array, 0, H, B, H);
+        k.rnnForward(B, H, yA, relu ? 1 : 0);
+        stage.copyOut(yA, y as Float32Array, 0, n);
+      } else if (relu) {
         for (let i = 0; i < n; i++) {
           const v = y[i];
           y[i] = v < 0 ? 0 : v;
