@@ -1,5 +1,5 @@
 import { Tensor, TensorError, add as addK, addInPlace, ones, sameShape, shapeStr, zeros } from '@unfold/tensor';
-import { ACCUMULATED } from './op';
+import { ACCUMULATED, Deferred } from './op';
 import { Tape, TapeRecord } from './tape';
 
 /**
@@ -10,17 +10,21 @@ import { Tape, TapeRecord } from './tape';
  */
 export class Adjoints {
   private map = new Map<number, { t: Tensor; owned: boolean }>();
+  /** Contributions ops collect over several records (op.ts `Deferred`), by value id. */
+  private pending = new Map<number, Deferred>();
 
   has(id: number): boolean {
     return this.map.has(id);
   }
 
   get(id: number): Tensor | undefined {
+    this.settle(id);
     return this.map.get(id)?.t;
   }
 
   /** Removes and returns the adjoint (complete once backward reaches the value's producer). */
   take(id: number): Tensor | undefined {
+    this.settle(id);
     const e = this.map.get(id);
     this.map.delete(id);
     return e?.t;
@@ -28,6 +32,7 @@ export class Adjoints {
 
   /** An owned, contiguous buffer holding the adjoint of `id` so far (zeros if none), to add into in place. */
   buffer(id: number, shape: readonly number[], dtype: Tensor['dtype']): Tensor {
+    this.settle(id);
     const e = this.map.get(id);
     if (!e) {
       const t = zeros(shape, dtype);
@@ -42,6 +47,7 @@ export class Adjoints {
   }
 
   add(id: number, dx: Tensor): void {
+    this.settle(id);
     const e = this.map.get(id);
     if (!e) {
       this.map.set(id, { t: dx, owned: false });
@@ -57,6 +63,28 @@ export class Adjoints {
 
   ids(): number[] {
     return [...this.map.keys()];
+  }
+
+  /** The deferred accumulator of `id` for this pass, made with make(buffer) on first use. */
+  defer<P extends Deferred>(id: number, shape: readonly number[], dtype: Tensor['dtype'], make: (buffer: Tensor) => P): P {
+    const p = this.pending.get(id);
+    if (p) return p as P;
+    const made = make(this.buffer(id, shape, dtype));
+    this.pending.set(id, made);
+    return made;
+  }
+
+  /** Adds what was deferred for `id` (every id when none is given) into its buffer. */
+  settle(id?: number): void {
+    if (this.pending.size === 0) return;
+    if (id === undefined) {
+      for (const k of [...this.pending.keys()]) this.settle(k);
+      return;
+    }
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id); // first: flush() reads the buffer through this object again
+    p.flush();
   }
 }
 
@@ -86,7 +114,11 @@ export function backwardRecords(tape: Tape, from: number, to: number, adj: Adjoi
     const dys = r.outputs.map((o) => adj.take(o.id) ?? zeros(o.shape, o.dtype));
     opts.onRecord?.(r, i, dys);
     const needs = r.inputs.map((inp) => tape.isTrackedId(inp.id)); // constants need no adjoint
-    const dxs = r.def.vjp(dys, r.saved, r.attrs, r.inputs, needs, (k) => adj.buffer(r.inputs[k].id, r.inputs[k].shape, r.inputs[k].dtype));
+    const dxs = r.def.vjp(
+      dys, r.saved, r.attrs, r.inputs, needs,
+      (k) => adj.buffer(r.inputs[k].id, r.inputs[k].shape, r.inputs[k].dtype),
+      (k, make) => adj.defer(r.inputs[k].id, r.inputs[k].shape, r.inputs[k].dtype, make),
+    );
     if (dxs.length !== r.inputs.length) {
       throw new TensorError('backward', `vjp of ${r.op} returned ${dxs.length} adjoints for ${r.inputs.length} inputs`);
     }
@@ -105,6 +137,7 @@ export function backwardRecords(tape: Tape, from: number, to: number, adj: Adjoi
       adj.add(inp.id, dx);
     }
   }
+  adj.settle(); // every deferred contribution is in its buffer before anyone reads the adjoints
 }
 
 function assertFinite(dx: Tensor, r: TapeRecord, k: number): void {

@@ -1,5 +1,5 @@
 // @unfold/autodiff — tape-based reverse-mode autodiff with explicit BPTT.
-export { OpDef, ValueRef, refOf, ACCUMULATED } from './op';
+export { OpDef, ValueRef, refOf, ACCUMULATED, Deferred } from './op';
 export { Tape, TapeRecord, apply, apply1, activeTape, noGrad, detach, formatRecord, formatValue } from './tape';
 export { Adjoints, backwardRecords, backward, Gradients, BackwardOptions, TapeBackwardOptions } from './backward';
 export { grad, valueAndGrad, GradOptions, TensorTree, treeLeaves, treeMap } from './grad';

@@ -19,7 +19,24 @@ export interface OpDef<A = Record<string, never>> {
   vjp(
     dys: readonly Tensor[], saved: readonly Tensor[], attrs: A, inputs: readonly ValueRef[], needs: readonly boolean[],
     acc: (k: number) => Tensor,
+    defer: <P extends Deferred>(k: number, make: (buffer: Tensor) => P) => P,
   ): (Tensor | null | typeof ACCUMULATED)[];
+}
+
+/**
+ * A contribution to an input's adjoint that an op collects over several records and adds in
+ * one go (see `defer` below). `flush()` adds everything collected into the buffer it was made
+ * with; it is called exactly once, before anything else reads or adds to that adjoint, or at
+ * the end of the backward pass, whichever comes first.
+ *
+ * Why: each time step's dW_hh += dG_tᵀ·h_{t−1} is a GEMM with K = B (32) — mostly load/store
+ * of the [G·H, H] accumulator. Collecting the rows of several steps makes one GEMM with
+ * K = steps·B, which runs several times faster for the same sum.
+ * `defer(k, make)` returns this backward pass's deferred accumulator for input k, creating it
+ * with make(acc(k)) on first use; the vjp then returns ACCUMULATED for k.
+ */
+export interface Deferred {
+  flush(): void;
 }
 
 /**

@@ -9,7 +9,7 @@ import { arbTensor } from './arbitraries';
 // random draw, not just a lucky one.
 function withWrongVjp<T>(def: OpDef<any>, factor: number, fn: () => T): T { // eslint-disable-line @typescript-eslint/no-explicit-any
   const vjp = def.vjp;
-  def.vjp = (dys, saved, attrs, inputs, needs, acc) => vjp(dys, saved, attrs, inputs, needs, acc).map((dx) => (dx instanceof Tensor ? mulK(dx, factor) : dx));
+  def.vjp = (dys, saved, attrs, inputs, needs, acc, defer) => vjp(dys, saved, attrs, inputs, needs, acc, defer).map((dx) => (dx instanceof Tensor ? mulK(dx, factor) : dx));
   try {
     return fn();
   } finally {

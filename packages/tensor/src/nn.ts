@@ -148,8 +148,17 @@ export function scatterAdd(dst: Tensor, indices: Tensor | ArrayLike<number>, src
   const r = c.shape.length;
   const n = r === 0 ? 1 : c.shape[r - 1];
   const ds = r === 0 ? 0 : c.strides[0][r - 1];
+  const d0 = dst.offset, rs = dst.strides[0];
+  if (r <= 1 && ds === 1) {
+    // Unit-stride rows (the embedding and one-hot adjoints): the tight loop V8 compiles best.
+    for (let i = 0; i < idx.length; i++) {
+      const d = d0 + idx[i] * rs, s = s0 + i * rowSize;
+      for (let j = 0; j < n; j++) D[d + j] += S[s + j];
+    }
+    return dst;
+  }
   for (let i = 0; i < idx.length; i++) {
-    const d = dst.offset + idx[i] * dst.strides[0], s = s0 + i * rowSize;
+    const d = d0 + idx[i] * rs, s = s0 + i * rowSize;
     if (r <= 1) {
       for (let j = 0; j < n; j++) D[d + j * ds] += S[s + j];
     } else {

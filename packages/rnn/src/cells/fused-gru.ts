@@ -81,7 +81,7 @@ export const gruCellOp: OpDef<NoAttrs> = {
   //   dp  = [da_r  da_z  da_n ⊙ r]                            (the one place xp and p differ)
   //   dh = dh_direct + dp · W_hh  [B,3H]·[3H,H],  dW_hh = dpᵀ · h  [3H,B]·[B,H],  db_hh = Σ_b dp.
   // dp is scratch (not an output); dh_direct is written first and the GEMM adds onto it.
-  vjp: ([dhN], [act, h, whh], _attrs, _inputs, needs, acc) => {
+  vjp: ([dhN], [act, h, whh], _attrs, _inputs, needs, acc, defer) => {
     const B = act.shape[0];
     const H = act.shape[1] / 4;
     const G3 = 3 * H;
@@ -135,7 +135,7 @@ export const gruCellOp: OpDef<NoAttrs> = {
       const W = mat(whh);
       gemmArrays(false, false, B, H, G3, 1, dp, 0, G3, W.d, W.o, W.ld, 1, dh, 0, H);
     }
-    return [dX, needs[1] ? dH : null, ...accumulateWeightGrads(B, G3, H, dp, Hm, needs, acc, 2)];
+    return [dX, needs[1] ? dH : null, ...accumulateWeightGrads(B, G3, H, dp, Hm, needs, acc, 2, defer)];
   },
 };
 

@@ -90,7 +90,7 @@ export const lstmCellOp: OpDef<NoAttrs> = {
   //   dc_prev = dc ⊙ f
   // a = xp + h W_hhᵀ + b_hh is linear in every input, so with da = [da_i da_f da_g da_o] [B,4H]:
   //   dxp = da,  dh = da · W_hh  [B,4H]·[4H,H],  dW_hh = daᵀ · h  [4H,B]·[B,H],  db_hh = Σ_b da.
-  vjp: ([dhN, dcN], [act, c, tcN, h, whh], _attrs, _inputs, needs, acc) => {
+  vjp: ([dhN, dcN], [act, c, tcN, h, whh], _attrs, _inputs, needs, acc, defer) => {
     const [B, G4] = act.shape;
     const H = G4 / 4;
     const dtype = act.dtype;
@@ -143,7 +143,7 @@ export const lstmCellOp: OpDef<NoAttrs> = {
       dH = fresh([B, H], dtype);
       gemmArrays(false, false, B, H, G4, 1, g, 0, G4, W.d, W.o, W.ld, 0, dH.data, 0, H);
     }
-    return [da, dH, needs[2] ? dcP : null, ...accumulateWeightGrads(B, G4, H, g, Hm, needs, acc, 3)];
+    return [da, dH, needs[2] ? dcP : null, ...accumulateWeightGrads(B, G4, H, g, Hm, needs, acc, 3, defer)];
   },
 };
 

@@ -44,7 +44,7 @@ function rnnCellOp(name: 'rnnTanhCell' | 'rnnReluCell', relu: boolean): OpDef<No
     },
 
     // da = dh' ⊙ φ'(a);  dxp = da,  dh = da · W_hh  [B,H]·[H,H],  dW_hh = daᵀ · h  [H,B]·[B,H],  db_hh = Σ_b da.
-    vjp: ([dhN], [hN, h, whh], _attrs, _inputs, needs, acc) => {
+    vjp: ([dhN], [hN, h, whh], _attrs, _inputs, needs, acc, defer) => {
       const [B, H] = hN.shape;
       const dtype = hN.dtype;
       const dA = fresh([B, H], dtype);
@@ -70,7 +70,7 @@ function rnnCellOp(name: 'rnnTanhCell' | 'rnnReluCell', relu: boolean): OpDef<No
         dH = fresh([B, H], dtype);
         gemmArrays(false, false, B, H, H, 1, da, 0, H, W.d, W.o, W.ld, 0, dH.data, 0, H);
       }
-      return [dA, dH, ...accumulateWeightGrads(B, H, H, da, Hm, needs, acc, 2)];
+      return [dA, dH, ...accumulateWeightGrads(B, H, H, da, Hm, needs, acc, 2, defer)];
     },
   };
 }

@@ -1,5 +1,5 @@
-import { DType, Tensor, TensorError, TypedArray, gemmArrays, shapeStr } from '@unfold/tensor';
-import { ACCUMULATED } from '@unfold/autodiff';
+import { DType, Tensor, TensorError, TypedArray, gemmArrays, shapeStr, transientEmpty } from '@unfold/tensor';
+import { ACCUMULATED, Deferred } from '@unfold/autodiff';
 
 // Shared plumbing of the fused cell kernels (fused-rnn.ts, fused-lstm.ts, fused-gru.ts):
 // argument checks, raw row-major access to [rows, cols] operands, and the bias row-sum.
@@ -106,19 +106,64 @@ export function rowsPlusBias(B: number, N: number, X: Mat | null, bias: Tensor |
 }
 
 /**
- * The weight and bias adjoints of a cell step, accumulated in place (autodiff's ACCUMULATED
- * protocol): W_hh is shared by every time step, so each step adds dG_tᵀ·h_{t−1} into the one
- * adjoint buffer with a β = 1 GEMM instead of allocating a [G·H, H] tensor per step.
- *   dW_hh += Dᵀ · Hprev      D:[B, N] the gate adjoints, Hprev:[B, H]
+ * dW_hh += Σ_steps Dᵀ·Hprev, collected: each step's rows D:[B, N] and Hprev:[B, H] are copied
+ * into [K, N] and [K, H] blocks and added with one GEMM of depth K = CAP rows (several steps),
+ * instead of one GEMM of depth B per step — the per-step form spends most of its time loading
+ * and storing the [N, H] accumulator. Same sum, other order of float additions.
+ */
+class DeferredWeightGrad implements Deferred {
+  private rows = 0;
+  private readonly d: Tensor; // [cap, N]
+  private readonly h: Tensor; // [cap, H]
+
+  constructor(private readonly dW: Tensor, private readonly cap: number, private readonly N: number, private readonly H: number) {
+    this.d = transientEmpty([cap, N], dW.dtype);
+    this.h = transientEmpty([cap, H], dW.dtype);
+  }
+
+  add(B: number, D: TypedArray, hPrev: Mat): void {
+    if (this.rows + B > this.cap) this.spill();
+    const { N, H } = this;
+    this.d.data.set(D.subarray(0, B * N), this.rows * N);
+    const hd = this.h.data;
+    for (let b = 0; b < B; b++) {
+      const o = hPrev.o + b * hPrev.ld;
+      hd.set(hPrev.d.subarray(o, o + H), (this.rows + b) * H);
+    }
+    this.rows += B;
+  }
+
+  private spill(): void {
+    if (this.rows === 0) return;
+    const { N, H } = this;
+    gemmArrays(true, false, N, H, this.rows, 1, this.d.data, 0, N, this.h.data, 0, H, 1, this.dW.data, this.dW.offset, H);
+    this.rows = 0;
+  }
+
+  flush(): void {
+    this.spill();
+    this.d.storage.release();
+    this.h.storage.release();
+  }
+}
+
+/** Rows collected before a deferred dW GEMM runs (≈ 8 steps at B = 32). */
+const DEFER_ROWS = 256;
+
+/**
+ * The weight and bias adjoints of a cell step, accumulated (autodiff's ACCUMULATED protocol):
+ * W_hh is shared by every time step, so each step's dG_tᵀ·h_{t−1} goes into one adjoint buffer,
+ * collected over several steps (DeferredWeightGrad) rather than a [G·H, H] tensor per step.
+ *   dW_hh += Dᵀ · Hprev      D:[B, N] the gate adjoints (row-major, offset 0), Hprev:[B, H]
  *   db_hh += Σ_b D[b, :]
  */
 export function accumulateWeightGrads(
   B: number, N: number, H: number, D: TypedArray, hPrev: Mat, needs: readonly boolean[], acc: (k: number) => Tensor, wIndex: number,
+  defer: <P extends Deferred>(k: number, make: (buffer: Tensor) => P) => P,
 ): (typeof ACCUMULATED | null)[] {
   const out: (typeof ACCUMULATED | null)[] = [null, null];
   if (needs[wIndex]) {
-    const dW = acc(wIndex); // [N, H], owned and contiguous
-    gemmArrays(true, false, N, H, B, 1, D, 0, N, hPrev.d, hPrev.o, hPrev.ld, 1, dW.data, dW.offset, H);
+    defer(wIndex, (dW) => new DeferredWeightGrad(dW, Math.max(B, Math.floor(DEFER_ROWS / B) * B), N, H)).add(B, D, hPrev);
     out[0] = ACCUMULATED;
   }
   if (needs.length > wIndex + 1 && needs[wIndex + 1]) {

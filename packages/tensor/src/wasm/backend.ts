@@ -1,6 +1,6 @@
 import { TensorError } from '../errors';
 import { Func, V128, encodeModule, f32, splat } from './emitter';
-import { KC, MC, MR, NC, NR, SCRATCH_BYTES, sgemmModuleBytes } from './sgemm';
+import { KC, MC, MR, NC, NR, SCRATCH_BYTES, relaxedSimdSupported, sgemmModuleBytes } from './sgemm';
 
 import { RESERVED, addressOf, arenaAlloc, arenaFree, arenaIsShared, arenaMemory, arenaStats, heapF32 } from './arena';
 
@@ -83,6 +83,27 @@ const simd = ((): boolean => {
 })();
 
 let mode: Mode = 'auto';
+let fmaOn = false;
+
+/**
+ * The relaxed-SIMD micro-kernel (f32x4.relaxed_madd: one rounding per multiply-add, ~1.8× the
+ * flops of separate mul and add on x64 with FMA3) when the runtime accepts relaxed SIMD — on
+ * by default from Node 22, behind `--experimental-wasm-relaxed-simd` on Node 20. UNFOLD_FMA=0
+ * keeps the plain SIMD kernel. Results are deterministic for either kernel; they differ from
+ * each other in the last bits (fused vs separate rounding).
+ */
+function useFma(): boolean {
+  const env = typeof process !== 'undefined' ? process.env.UNFOLD_FMA : undefined;
+  if (env !== undefined && env !== '' && env !== '0' && env !== '1') {
+    throw new TensorError('backend', `UNFOLD_FMA=${env}: expected 0 or 1`);
+  }
+  if (env === '0') return false;
+  const ok = relaxedSimdSupported();
+  if (env === '1' && !ok) {
+    throw new TensorError('backend', 'UNFOLD_FMA=1 but this runtime rejects relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)');
+  }
+  return ok;
+}
 let wantThreads = 1;
 let minFlops = MIN_FLOPS;
 let active = false;
@@ -123,7 +144,7 @@ export function setThreads(n: number): void {
 export function backendInfo(): BackendInfo {
   return {
     gemm: active ? 'wasm-simd' : 'js', simd, mode, minFlops, memoryBytes: sgemm ? arenaStats().capacityBytes : 0,
-    threads: 1, threadsNote: wantThreads > 1 ? 'worker pool not available yet' : '', fma: false,
+    threads: 1, threadsNote: wantThreads > 1 ? 'worker pool not available yet' : '', fma: sgemm ? fmaOn : useFma(),
   };
 }
 
@@ -131,7 +152,8 @@ function instantiate(): void {
   if (sgemm !== null || api === undefined) return;
   // Synchronous compile: the module is ~3 KB (browsers allow sync compiles that small).
   const memory = arenaMemory();
-  const bytes = sgemmModuleBytes({ shared: arenaIsShared() });
+  fmaOn = useFma();
+  const bytes = sgemmModuleBytes({ shared: arenaIsShared(), fma: fmaOn });
   const instance = new api.Instance(new api.Module(bytes), { env: { memory } });
   sgemm = instance.exports.sgemm as SgemmFn;
   heap = heapF32();

@@ -25,10 +25,11 @@ import {
  *
  * Speed (benchmarks/src/kernel/sgemm-raw.ts; Node 20, Xeon Ice Lake ~3.4 GHz, 1 thread):
  * the loop is bound by the two SIMD FP ports, so mul+add peaks at 2·4 = 8 flops/cycle
- * (~27 GFLOP/s here) and FMA at 16 (~53); pre-packed B the kernel reaches 27.1 and 52.0 at
- * [32,256]×[256,512], ~96% of either bound. Packing B per call costs ~10% at M = 32 (B is
- * read by only M/MR = 8 tiles): hence packB + sgemmPacked, for a B reused across calls
- * (W_hh over the time steps of a forward). Tried and dropped (measured, interleaved A/B):
+ * (~27 GFLOP/s here) and FMA at 16 (~53); pre-packed B the kernel reaches 27.2 and 52.3 at
+ * [32,256]×[256,512], ~97% of either bound. Packing B in the call costs 5–15% at M = 32
+ * (B meets only M/MR = 8 tiles): sgemm 25.7 / 47.2 there. Hence packB + sgemmPacked, for a
+ * B reused across calls (W_hh over the time steps of a forward). Tried and dropped
+ * (measured with the variants interleaved in one process):
  * - reading a row-major B (csB = 1, N % 8 = 0) in place instead of packing it: FMA 45 → 37
  *   at [32,256]×[256,512] (rows 2 KB apart fall in 2 of the 64 L1 sets), mul+add ±4%;
  * - packing two 8-wide panels per pass (one whole 64-byte line of B per step): packB of
@@ -52,7 +53,7 @@ export const NR = 8;
 export const KC = 256;
 export const MC = 128; // A block: MC·KC·4 B = 128 KB, stays in L2
 export const NC = 1024; // B block: KC·NC·4 B = 1 MB
-/** Bytes at address 0 that the micro-kernel uses to spill an edge tile (MR·NR floats). */
+/** Bytes at the `spill` address (default 0) where the micro-kernel spills an edge tile (MR·NR floats). */
 export const SCRATCH_BYTES = 256;
 
 /**
@@ -235,34 +236,46 @@ const SGEMM_PACKED = 5;
 
 /**
  * The loop nest over packed panels. Unpacked (`sgemm`), B[pc:+KC, jc:+NC] is packed into
- * the buffer at pB for each block; pre-packed (`sgemmPacked`), pB is the whole of B as
+ * the buffer at pB for each block (M > MC), or panel by panel (M ≤ MC, below); pre-packed (`sgemmPacked`), pB is the whole of B as
  * packB laid it out, slice pc at pB + pc·Np floats (Np = N rounded up to NR), and block jc
  * of that slice at + jc·kc floats (panels are kc·NR floats, in column order).
  *
  *   sgemm(M, N, K, alpha, beta, load, aBase, rsA, csA, bBase, rsB, csB, cBase, rsC, csC, pA, pB, spill)
- *   sgemmPacked(M, N, K, alpha, beta, load, aBase, rsA, csA, pB, cBase, rsC, csC, pA, spill)
+ *   sgemmPacked(M, N, K, alpha, beta, load, aBase, rsA, csA, pB, cBase, rsC, csC, pA, spill, jOff, np)
  * require M, N, K ≥ 1; pA, pB are 16-byte-aligned byte addresses (pack buffers of MC·KC
  * and KC·NC floats, or less for smaller problems). load = 0 when beta = 0. spill: byte
  * address of SCRATCH_BYTES where edge tiles are spilled (one per thread sharing a
- * memory); a JS caller that leaves it out passes undefined, i.e. 0.
+ * memory); a JS caller that leaves it out passes undefined, i.e. 0. sgemmPacked on a
+ * column block of a wider packed B (a thread's share): jOff = its first column (a
+ * multiple of NR), np = the packed width of the whole B (packedBFloats(K, Nall) / K);
+ * both 0 (or left out) for the whole of B: jOff = 0, np = N rounded up to NR.
  */
 function emitDriver(prepacked: boolean): Func {
   const f = prepacked
-    ? new Func([I32, I32, I32, F32, F32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32])
+    ? new Func([I32, I32, I32, F32, F32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32])
     : new Func([I32, I32, I32, F32, F32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]);
   const [M, N, K, alpha, beta, load, aBase, rsA, csA] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const [bBase, rsB, csB, cBase, rsC, csC, pA, pB, spill] = prepacked ? [-1, -1, -1, 10, 11, 12, 13, 9, 14] : [9, 10, 11, 12, 13, 14, 15, 16, 17];
-  const [jc, nc, pc, kc, ic, mc, jr, nr, ir, ld, bBlock] = Array.from({ length: 11 }, () => f.local(I32));
+  const [jc, nc, pc, kc, ic, mc, jr, nr, ir, ld, bBlock, bPanel, fused, np] = Array.from({ length: 14 }, () => f.local(I32));
+  const [jOff, npArg] = [15, 16]; // sgemmPacked only
+  if (prepacked) f.set(np, select(get(npArg), and(add(get(N), i32(NR - 1)), i32(-NR)), get(npArg)));
   const be = f.local(F32);
+  // M ≤ MC (one A block, the RNN's batch of 32): B is packed one NR panel at a time, just
+  // before the A panels meet it, into an 8 KB buffer that stays in L1, instead of a whole
+  // KC×NC block written to and read back from L2. Measured (interleaved, best of 40):
+  // FMA [32,256]×[256,512] 45 → 47 GFLOP/s, [32,512]×[512,1024] 38 → 41 (ABt 39 → 45);
+  // mul+add +2..5%. With several A blocks each panel would be packed once per block.
+  if (!prepacked) f.set(fused, lt(get(M), i32(MC + 1)));
   f.loop((jcLoop) => {
     f.set(nc, min(i32(NC), sub(get(N), get(jc)))).set(pc, i32(0));
     f.loop((pcLoop) => {
       f.set(kc, min(i32(KC), sub(get(K), get(pc))));
       if (prepacked) {
-        const np = and(add(get(N), i32(NR - 1)), i32(-NR));
-        f.set(bBlock, add(get(pB), bytes(add(mul(get(pc), np), mul(get(jc), get(kc))))));
+        f.set(bBlock, add(get(pB), bytes(add(mul(get(pc), get(np)), mul(add(get(jOff), get(jc)), get(kc))))));
       } else {
-        f.run(call(PACK_B, add(get(bBase), add(mul(get(pc), get(rsB)), mul(get(jc), get(csB)))), get(csB), get(rsB), get(kc), get(nc), get(pB)));
+        f.if(eqz(get(fused)), () =>
+          f.run(call(PACK_B, add(get(bBase), add(mul(get(pc), get(rsB)), mul(get(jc), get(csB)))), get(csB), get(rsB), get(kc), get(nc), get(pB))),
+        );
         f.set(bBlock, get(pB));
       }
       // The first K slice applies the caller's beta; later slices add onto it.
@@ -276,12 +289,23 @@ function emitDriver(prepacked: boolean): Func {
         f.set(jr, i32(0));
         f.loop((jrLoop) => {
           f.set(nr, min(i32(NR), sub(get(nc), get(jr)))).set(ir, i32(0));
+          if (prepacked) f.set(bPanel, add(get(bBlock), bytes(mul(get(jr), get(kc)))));
+          else {
+            f.if(
+              get(fused),
+              () => {
+                f.run(call(PACK_B, add(get(bBase), add(mul(get(pc), get(rsB)), mul(add(get(jc), get(jr)), get(csB)))), get(csB), get(rsB), get(kc), get(nr), get(pB)));
+                f.set(bPanel, get(pB));
+              },
+              () => f.set(bPanel, add(get(bBlock), bytes(mul(get(jr), get(kc))))),
+            );
+          }
           f.loop((irLoop) => {
             const cTile = add(get(cBase), add(mul(add(get(ic), get(ir)), get(rsC)), mul(add(get(jc), get(jr)), get(csC))));
             f.run(
               call(
                 KERNEL,
-                get(kc), add(get(pA), bytes(mul(get(ir), get(kc)))), add(get(bBlock), bytes(mul(get(jr), get(kc)))),
+                get(kc), add(get(pA), bytes(mul(get(ir), get(kc)))), get(bPanel),
                 cTile, get(rsC), get(csC), min(i32(MR), sub(get(mc), get(ir))), get(nr), get(alpha), get(be), get(ld), get(spill),
               ),
             );
