@@ -224,19 +224,22 @@ export class RecurrentLayer extends Module {
     // T steps, and the cell step gets no bias (GRU cannot: b_hn sits inside r ⊙ (h W_hnᵀ + b_hn)).
     const fold = this.kind !== 'gru' && w.bhh !== null;
     const bias = fold && w.bih ? ad.add(w.bih, w.bhh!) : fold ? w.bhh : w.bih; // [G·H]
-    let xp: Tensor; // x_t W_ihᵀ + bias for every step: [T·B, G·H]
+    const order = Array.from({ length: T }, (_, i) => (reverse ? T - 1 - i : i)); // real time index of each step
+    let xs: Tensor[]; // x_t W_ihᵀ + bias, [B, G·H] for each step in `order`
     if (onehot) {
-      // rows of the [I, G·H] table W_ihᵀ + bias: the bias is added to I rows, not to T·B
+      // rows of the [I, G·H] table W_ihᵀ + bias (the bias is added to I rows, not to T·B),
+      // gathered step by step: backward scatter-adds each step's rows into the table's adjoint
       const table = bias ? ad.add(ad.permute(w.wih, [1, 0]), bias) : ad.permute(w.wih, [1, 0]);
-      xp = ad.gather(table, onehot.ids);
+      const ids = Int32Array.from(onehot.ids);
+      xs = order.map((t) => ad.gather(table, ids.subarray(t * B, (t + 1) * B)));
     } else {
-      xp = ad.matmul(ad.reshape(seq!, [T * B, seq!.shape[2]]), w.wih, { transB: true });
+      // one [T·B, I]×[I, G·H] GEMM for all steps, then a [B, G·H] view per step
+      let xp = ad.matmul(ad.reshape(seq!, [T * B, seq!.shape[2]]), w.wih, { transB: true });
       if (bias) xp = ad.add(xp, bias);
+      const xp3 = ad.reshape(xp, [T, B, GH]);
+      xs = order.map((t) => ad.slice(xp3, t));
     }
     const bhh = fold ? null : w.bhh;
-    const xp3 = ad.reshape(xp, [T, B, GH]);
-    const order = Array.from({ length: T }, (_, i) => (reverse ? T - 1 - i : i)); // real time index of each step
-    const xs = order.map((t) => ad.slice(xp3, t)); // [B, G·H] views
     const r = unroll(
       (state, xpt, i) => {
         const next = step(xpt, state, w.whh, bhh);

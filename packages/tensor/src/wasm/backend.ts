@@ -2,6 +2,7 @@ import { TensorError } from '../errors';
 import { Func, V128, encodeModule, f32, splat } from './emitter';
 import { KC, MC, MR, NC, NR, SCRATCH_BYTES, relaxedSimdSupported, sgemmModuleBytes } from './sgemm';
 
+import { poolInfo, sgemmParallel, startPool, stopPool } from './pool';
 import { RESERVED, addressOf, arenaAlloc, arenaFree, arenaIsShared, arenaMemory, arenaStats, heapF32 } from './arena';
 
 /**
@@ -109,6 +110,7 @@ let minFlops = MIN_FLOPS;
 let active = false;
 let heap: Float32Array = new Float32Array(0);
 let sgemm: SgemmFn | null = null;
+let sgemmBytes: Uint8Array | null = null;
 /** The workspace block of the arena for copied operands and packs (byte address, size). */
 let work = 0;
 let workBytes = 0;
@@ -135,16 +137,33 @@ export function setBackend(m: 'js' | 'wasm' | 'auto', opts: { minFlops?: number 
   if (m === 'wasm') instantiate(); // forced: fail here, loudly, if the module cannot be built
 }
 
-/** Splits large float32 GEMMs over n threads (worker threads on the shared arena); 1 turns it off. */
+/**
+ * Splits large float32 GEMMs over n threads: n − 1 worker threads (./pool.ts) map the shared
+ * arena and run the same sgemm module; 1 stops them. Results are bit-identical for any n (the
+ * split is by column panels, each computed exactly as on one thread). Off by default; the
+ * environment variable UNFOLD_THREADS=n sets it at load. With one CPU, or without shared
+ * memory, the pool stays off and backendInfo().threadsNote says why.
+ */
 export function setThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new TensorError('setThreads', `thread count must be an integer ≥ 1, got ${String(n)}`);
+  if (!Number.isInteger(n) || n < 1 || n > 16) throw new TensorError('setThreads', `thread count must be an integer in [1, 16], got ${String(n)}`);
   wantThreads = n;
+  if (n === 1) {
+    stopPool();
+    return;
+  }
+  if (!simd) return; // no wasm: nothing to split (threadsNote says so)
+  instantiate();
+  if (poolInfo().threads === n) return;
+  stopPool();
+  startPool(n, { moduleBytes: sgemmBytes as Uint8Array });
 }
 
 export function backendInfo(): BackendInfo {
   return {
     gemm: active ? 'wasm-simd' : 'js', simd, mode, minFlops, memoryBytes: sgemm ? arenaStats().capacityBytes : 0,
-    threads: 1, threadsNote: wantThreads > 1 ? 'worker pool not available yet' : '', fma: sgemm ? fmaOn : useFma(),
+    threads: active ? poolInfo().threads : 1,
+    threadsNote: wantThreads > 1 && !active ? 'float32 GEMM runs on the JS kernel (one thread)' : poolInfo().threads < wantThreads ? poolInfo().reason : '',
+    fma: sgemm ? fmaOn : useFma(),
   };
 }
 
@@ -154,6 +173,7 @@ function instantiate(): void {
   const memory = arenaMemory();
   fmaOn = useFma();
   const bytes = sgemmModuleBytes({ shared: arenaIsShared(), fma: fmaOn });
+  sgemmBytes = bytes; // the pool's workers instantiate the same bytes: identical results
   const instance = new api.Instance(new api.Module(bytes), { env: { memory } });
   sgemm = instance.exports.sgemm as SgemmFn;
   heap = heapF32();
@@ -249,13 +269,14 @@ export function sgemmWasm(
   const cWhole = cLo === 0 && cSpan === C.length;
   if (cRes < 0 && (beta !== 0 || cSpan !== M * N)) h.set(cWhole ? C : C.subarray(cLo, cLo + cSpan), cDst);
 
-  (sgemm as SgemmFn)(
-    M, N, K, alpha, beta, beta !== 0 ? 1 : 0,
-    aRes >= 0 ? aRes / 4 + aOff : aDst + (aWhole ? aOff : aOff - aLo), rsA, csA,
-    bRes >= 0 ? bRes / 4 + bOff : bDst + (bWhole ? bOff : bOff - bLo), rsB, csB,
-    cRes >= 0 ? cRes / 4 + cOff : cDst + cOff - cLo, rsC, csC,
-    4 * pA, 4 * pB,
-  );
+  const aB = aRes >= 0 ? aRes / 4 + aOff : aDst + (aWhole ? aOff : aOff - aLo);
+  const bB = bRes >= 0 ? bRes / 4 + bOff : bDst + (bWhole ? bOff : bOff - bLo);
+  const cB = cRes >= 0 ? cRes / 4 + cOff : cDst + cOff - cLo;
+  const load = beta !== 0 ? 1 : 0;
+  // Split over the pool when it runs and the product pays; else here, on this thread.
+  if (wantThreads === 1 || !sgemmParallel(M, N, K, alpha, beta, load, aB, rsA, csA, bB, rsB, csB, cB, rsC, csC)) {
+    (sgemm as SgemmFn)(M, N, K, alpha, beta, load, aB, rsA, csA, bB, rsB, csB, cB, rsC, csC, 4 * pA, 4 * pB, 0);
+  }
   if (cRes >= 0) return true;
 
   let view = cViews.get(cSpan);
@@ -266,6 +287,15 @@ export function sgemmWasm(
   }
   C.set(view, cLo);
   return true;
+}
+
+/** Reads UNFOLD_THREADS once, at load (after UNFOLD_BACKEND). */
+function threadsFromEnv(): void {
+  const env = typeof process !== 'undefined' ? process.env.UNFOLD_THREADS : undefined;
+  if (env === undefined || env === '') return;
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < 1 || n > 16) throw new TensorError('backend', `UNFOLD_THREADS=${env}: expected an integer in [1, 16]`);
+  setThreads(n);
 }
 
 /** Reads UNFOLD_BACKEND once, at load. */
@@ -286,6 +316,7 @@ function initFromEnv(): void {
 }
 
 initFromEnv();
+threadsFromEnv();
 
 /** Whether float32 kernels currently dispatch to wasm (resident tensors pay off only then). */
 export function wasmActive(): boolean {
