@@ -20,4 +20,4 @@ export { backendInfo, setBackend, setThreads, BackendInfo, wasmActive } from './
 export { ArenaStats, WasmStorage, arenaStats, arenaAlloc, arenaFree, setArenaLimit, addressOf } from './wasm/arena';
 export { residentEmpty, toResident, isResident, transientEmpty } from './wasm/resident';
 export { GateKernels } from './wasm/gates';
-export { gateKernels, stage } from './wasm/gate-kernels';
+export { gateKernels, stage, expWasm } from './wasm/gate-kernels';

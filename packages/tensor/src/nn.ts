@@ -2,6 +2,7 @@ import { DType, TypedArray, isDType } from './dtype';
 import { TensorError, shapeStr } from './errors';
 import { copyStrided, forEachRow } from './iter';
 import { checkSameDType, checkTensor, checkWritable, coalesce, readIndices } from './operands';
+import { expWasm } from './wasm/gate-kernels';
 import { contiguousStrides, normAxis, sameShape, sizeOf } from './shape';
 import { Tensor } from './tensor';
 
@@ -37,6 +38,33 @@ function logSoftmaxRow(n: number, X: TypedArray, x: number, xs: number, O: Typed
   for (let i = 0; i < n; i++) O[o + i * os] = X[x + i * xs] - m - ls;
 }
 
+/**
+ * logSoftmaxRow over `rows` contiguous float32 rows with the exponentials on the wasm vector
+ * exp: O ← x − max (per row), e ← exp(O) in one call, then O −= log Σ e. Same formula and
+ * float32 result within an ulp or two; false (nothing done) when wasm is not in use.
+ */
+function logSoftmaxRowsWasm(rows: number, n: number, X: Float32Array, x: number, O: Float32Array): boolean {
+  const total = rows * n;
+  if (total < 256) return false;
+  if (expScratch.length < total) expScratch = new Float32Array(total);
+  for (let r = 0; r < rows; r++) {
+    const b = x + r * n, o = r * n;
+    let m = -Infinity;
+    for (let i = 0; i < n; i++) m = Math.max(m, X[b + i]);
+    for (let i = 0; i < n; i++) O[o + i] = X[b + i] - m;
+  }
+  if (!expWasm(O, 0, expScratch, 0, total)) return false;
+  for (let r = 0; r < rows; r++) {
+    const o = r * n;
+    let s = 0;
+    for (let i = 0; i < n; i++) s += expScratch[o + i];
+    const ls = Math.log(s);
+    for (let i = 0; i < n; i++) O[o + i] -= ls;
+  }
+  return true;
+}
+let expScratch = new Float32Array(0);
+
 type RowFn = typeof softmaxRow;
 
 /** Runs `row` over every 1-D slice along `axis`. A row of all −∞ (or containing +∞ or NaN) gives NaN, as in PyTorch. */
@@ -49,6 +77,7 @@ function alongAxis(op: string, x: Tensor, axis: number, row: RowFn): Tensor {
   const n = x.shape[ax];
   if (ax === x.rank - 1 && x.isContiguous()) {
     // [rows, n] contiguous: the per-time-step [B, V] logits case.
+    if (row === logSoftmaxRow && X instanceof Float32Array && logSoftmaxRowsWasm(out.size / Math.max(n, 1), n, X, x.offset, O as Float32Array)) return out;
     for (let r = 0, rows = out.size / Math.max(n, 1); r < rows; r++) row(n, X, x.offset + r * n, 1, O, r * n, 1);
     return out;
   }

@@ -1,4 +1,4 @@
-import { Tensor, TensorError, logSoftmax as logSoftmaxK, shapeStr, zeros } from '@unfold/tensor';
+import { Tensor, TensorError, expWasm, logSoftmax as logSoftmaxK, shapeStr, zeros } from '@unfold/tensor';
 import { OpDef } from '../op';
 import { apply1 } from '../tape';
 
@@ -43,11 +43,17 @@ export const crossEntropyOp: OpDef<CrossEntropyAttrs> = {
     const dx = zeros([n, c], lp.dtype);
     const d = dx.data;
     const p = lp.data;
+    // softmax = exp(log-softmax), all rows at once on the wasm vector exp when it is in use
+    const probs = p instanceof Float32Array && expWasm(p, lp.offset, d as Float32Array, 0, n * c);
     for (let i = 0; i < n; i++) {
       const s = g * (weights ? weights[i] : 1);
-      if (s === 0) continue;
       const row = i * c;
-      for (let j = 0; j < c; j++) d[row + j] = s * Math.exp(p[lp.offset + row + j]);
+      if (s === 0) {
+        if (probs) d.fill(0, row, row + c); // a masked row has no gradient
+        continue;
+      }
+      if (probs) for (let j = 0; j < c; j++) d[row + j] *= s;
+      else for (let j = 0; j < c; j++) d[row + j] = s * Math.exp(p[lp.offset + row + j]);
       d[row + targets[i]] -= s;
     }
     return [dx];
