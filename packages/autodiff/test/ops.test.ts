@@ -115,6 +115,34 @@ describe('matmul, all forms, batched', () => {
   });
 });
 
+describe('linear (x·Wᵀ + b in one record)', () => {
+  test('with and without bias, against finite differences and against matmul + add', () => {
+    fc.assert(
+      fc.property(
+        fc.tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 }), fc.boolean()).chain(([n, i, o, bias]) =>
+          fc.tuple(arbTensor([n, i]), arbTensor([o, i]), arbTensor([o]), fc.constant(bias)),
+        ),
+        ([x, w, b, bias]) => {
+          if (bias) expectOk((p, q, r) => ad.linear(p, q, r), [x, w, b]);
+          else expectOk((p, q) => ad.linear(p, q), [x, w]);
+          const y = ad.linear(x, w, bias ? b : null);
+          const ref = bias ? ad.add(ad.matmul(x, w, { transB: true }), b) : ad.matmul(x, w, { transB: true });
+          const a = y.toFlatArray();
+          ref.toFlatArray().forEach((v, k) => expect(Math.abs(a[k] - v)).toBeLessThanOrEqual(1e-12 * (1 + Math.abs(v))));
+        },
+      ),
+      RUNS,
+    );
+  });
+  test('bad shapes name the op and the operands', () => {
+    const r = new Rng(1);
+    const x = Tensor.fromArray(new Float64Array(6).map(() => r.normal()), [2, 3]);
+    expect(() => ad.linear(x, Tensor.empty([4, 2], 'float64'))).toThrow(/linear: x \[2,3\] and weight \[4,2\] must be \[N, I\] and \[O, I\]/);
+    expect(() => ad.linear(x, Tensor.empty([4, 3], 'float64'), Tensor.empty([3], 'float64'))).toThrow(/linear: bias \[3\] must be \[4\]/);
+    expect(() => ad.linear(x, Tensor.empty([4, 3], 'float32'))).toThrow(/linear: mixed dtypes/);
+  });
+});
+
 describe('shape ops', () => {
   test('reshape, permute, transpose, slice with steps, broadcastTo', () => {
     fc.assert(

@@ -267,16 +267,24 @@ describe('raw wasm sgemm module', () => {
 // Node 20 validates relaxed SIMD only behind --experimental-wasm-relaxed-simd; V8 accepts
 // that flag at run time too (before the module is compiled), so the FMA variant is tested
 // here rather than skipped. Skipped, with a note, only where even that does not work.
+let flagSet = false;
 const fma = ((): boolean => {
   if (relaxedSimdSupported()) return true;
   try {
     v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    flagSet = true;
     return wasm.validate(sgemmModuleBytes({ fma: true }));
   } catch {
     return false;
   }
 })();
 if (!fma) console.warn('wasm-sgemm.test: relaxed SIMD unavailable in this runtime: FMA variant NOT tested');
+// Turn the flag back off: test files after this one in the same jest worker must see the
+// runtime as it was (the backend picks its kernel from it), or their numbers would depend on
+// which worker ran them.
+afterAll(() => {
+  if (flagSet) v8.setFlagsFromString('--no-experimental-wasm-relaxed-simd');
+});
 
 (fma ? describe : describe.skip)('raw wasm sgemm module, relaxed-SIMD FMA variant', () => {
   test('within the same bound, on every entry point and layout', () => {

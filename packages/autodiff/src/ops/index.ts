@@ -6,6 +6,7 @@ import { divOp } from './div';
 import { dropoutOp } from './dropout';
 import { gatherOp } from './gather';
 import { logSoftmaxOp } from './logSoftmax';
+import { linearOp } from './linear';
 import { matmulOp } from './matmul';
 import { mulOp } from './mul';
 import { maxOp } from './max';
@@ -36,17 +37,18 @@ import { whereOp } from './where';
 export type OpName =
   | 'add' | 'sub' | 'mul' | 'div' | 'neg' | 'exp' | 'log' | 'tanh' | 'sigmoid' | 'relu' | 'sqrt' | 'abs' | 'pow' | 'clip'
   | 'where' | 'matmul' | 'sum' | 'max' | 'reshape' | 'permute' | 'slice' | 'broadcastTo' | 'concat' | 'gather'
-  | 'dropout' | 'logSoftmax' | 'crossEntropy';
+  | 'dropout' | 'logSoftmax' | 'crossEntropy' | 'linear';
 
 export const OPS = {
   add: addOp, sub: subOp, mul: mulOp, div: divOp, neg: negOp, exp: expOp, log: logOp, tanh: tanhOp, sigmoid: sigmoidOp,
   relu: reluOp, sqrt: sqrtOp, abs: absOp, pow: powOp, clip: clipOp, where: whereOp, matmul: matmulOp, sum: sumOp, max: maxOp,
   reshape: reshapeOp, permute: permuteOp, slice: sliceOp, broadcastTo: broadcastToOp, concat: concatOp, gather: gatherOp,
-  dropout: dropoutOp, logSoftmax: logSoftmaxOp, crossEntropy: crossEntropyOp,
+  dropout: dropoutOp, logSoftmax: logSoftmaxOp, crossEntropy: crossEntropyOp, linear: linearOp,
 } satisfies Record<OpName, OpDef<any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export { add } from './add';
 export { sub } from './sub';
+export { linear } from './linear';
 export { mul } from './mul';
 export { div } from './div';
 export { neg } from './neg';

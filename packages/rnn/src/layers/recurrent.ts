@@ -234,8 +234,7 @@ export class RecurrentLayer extends Module {
       xs = order.map((t) => ad.gather(table, ids.subarray(t * B, (t + 1) * B)));
     } else {
       // one [T·B, I]×[I, G·H] GEMM for all steps, then a [B, G·H] view per step
-      let xp = ad.matmul(ad.reshape(seq!, [T * B, seq!.shape[2]]), w.wih, { transB: true });
-      if (bias) xp = ad.add(xp, bias);
+      const xp = ad.linear(ad.reshape(seq!, [T * B, seq!.shape[2]]), w.wih, bias); // [T·B, G·H]
       const xp3 = ad.reshape(xp, [T, B, GH]);
       xs = order.map((t) => ad.slice(xp3, t));
     }

@@ -41,9 +41,7 @@ export class Linear extends Module {
     if (x.dtype !== this.weight.dtype) throw new TensorError('Linear', `input ${shapeStr(x.shape)} is ${x.dtype}, weight is ${this.weight.dtype}`);
     const lead = x.shape.slice(0, -1);
     const x2 = x.rank === 2 ? x : ad.reshape(x, [-1, this.inFeatures]); // [N, in]
-    let y = ad.matmul(x2, this.weight, { transB: true }); // [N, in] × [out, in]ᵀ → [N, out]
-    const bias = this.bias;
-    if (bias) y = ad.add(y, bias);
+    const y = ad.linear(x2, this.weight, this.bias); // [N, in] × [out, in]ᵀ + [out] → [N, out]
     return x.rank === 2 ? y : ad.reshape(y, [...lead, this.outFeatures]);
   }
 }
