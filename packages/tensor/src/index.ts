@@ -15,7 +15,7 @@ export { addInPlace, subInPlace, mulInPlace, scaleInPlace, axpyInPlace, fillInPl
 export { sum, mean, max, min, logSumExp, norm, argmax, sumToShape } from './reduce';
 export { softmax, logSoftmax, oneHot, gather, scatterAdd } from './nn';
 export { concat, stack, split } from './join';
-export { matmul, gemm, gemmArrays, gemmStrided, MatmulOptions, GemmOptions } from './matmul';
+export { matmul, gemm, gemmArrays, gemmStrided, withPackedOperand, MatmulOptions, GemmOptions } from './matmul';
 export { backendInfo, setBackend, setThreads, BackendInfo, wasmActive } from './wasm/backend';
 export { ArenaStats, WasmStorage, arenaStats, arenaAlloc, arenaFree, setArenaLimit, addressOf } from './wasm/arena';
 export { residentEmpty, toResident, isResident, transientEmpty } from './wasm/resident';

@@ -2,6 +2,7 @@ import { TensorError, shapeStr } from './errors';
 import { gemmStrided } from './gemm';
 import { forEachRow } from './iter';
 import { Tensor } from './tensor';
+import { withPackedB } from './wasm/backend';
 
 export { gemmArrays, gemmStrided } from './gemm';
 
@@ -166,4 +167,18 @@ function overlaps(x: Tensor, y: Tensor): boolean {
   const [xl, xh] = span(x);
   const [yl, yh] = span(y);
   return xl <= yh && yl <= xh;
+}
+
+/**
+ * Runs fn with op(w) — w [K, N], or with `trans` w [N, K] read as its transpose — packed once
+ * into the wasm micro-kernel's panel layout: every float32 product inside fn whose B operand is
+ * exactly that view of w reads the panels instead of packing it again. A recurrent layer wraps
+ * its T steps in this for W_hhᵀ. w must not change inside fn. Same bits as without; a no-op
+ * (fn runs as is) for float64, non-2-D w, or with the JS backend.
+ */
+export function withPackedOperand<T>(w: Tensor, trans: boolean, fn: () => T): T {
+  if (w.dtype !== 'float32' || w.rank !== 2) return fn();
+  const [r, c] = w.shape;
+  const [K, N, rs, cs] = trans ? [c, r, w.strides[1], w.strides[0]] : [r, c, w.strides[0], w.strides[1]];
+  return withPackedB(w.data as Float32Array, w.offset, rs, cs, K, N, fn);
 }

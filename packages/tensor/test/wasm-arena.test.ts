@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import {
-  Rng, Tensor, TensorError, WasmStorage, addressOf, arenaAlloc, arenaFree, arenaStats, backendInfo, gemmArrays, isResident,
+  Rng, Tensor, TensorError, WasmStorage, addressOf, arenaAlloc, arenaFree, arenaStats, backendInfo, gemmArrays, isResident, withPackedOperand,
   matmul, normal, residentEmpty, setArenaLimit, setBackend, toResident, transientEmpty,
 } from '@unfold/tensor';
 import { RESERVED } from '../src/wasm/arena';
@@ -160,5 +160,41 @@ describeWasm('resident GEMM operands', () => {
     expect(matmul(ra, rb).toArray()).toEqual(matmul(a, b).toArray());
     ra.storage.release();
     rb.storage.release();
+  });
+});
+
+describeWasm('withPackedOperand: a B operand packed once for many products', () => {
+  afterAll(() => setBackend('auto'));
+
+  test('products inside the scope give the same bits as outside; other operands are untouched; the panels are freed', () => {
+    setBackend('wasm', { minFlops: 0 });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 300 }), fc.boolean(), fc.boolean(), fc.integer({ min: 0, max: 1000 }),
+        (M, N, K, trans, resident, seed) => {
+          const rng = new Rng(seed);
+          const w0 = normal(trans ? [N, K] : [K, N], 0, 1, { rng });
+          const w = resident ? toResident(w0) : w0;
+          const a = normal([M, K], 0, 1, { rng });
+          const other = normal(trans ? [N, K] : [K, N], 0, 1, { rng });
+          const plain = matmul(a, w, { transB: trans });
+          const plainOther = matmul(a, other, { transB: trans });
+          const live = arenaStats().liveBytes;
+          const saved = w.data.slice();
+          const [inside, insideOther] = withPackedOperand(w, trans, () => {
+            // Breaking the scope's promise on purpose: w changes after it was packed. The product
+            // must still see the packed (old) values — proof that the panels are what it read.
+            w.data.fill(0);
+            return [matmul(a, w, { transB: trans }), matmul(a, other, { transB: trans })];
+          });
+          w.data.set(saved);
+          expect(Array.from(inside.data)).toEqual(Array.from(plain.data));
+          expect(Array.from(insideOther.data)).toEqual(Array.from(plainOther.data));
+          expect(arenaStats().liveBytes).toBe(live);
+          if (resident) w.storage.release();
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { DType, Rng, Tensor, TensorError, shapeStr, zeros } from '@unfold/tensor';
+import { DType, Rng, Tensor, TensorError, shapeStr, withPackedOperand, zeros } from '@unfold/tensor';
 import * as ad from '@unfold/autodiff';
 import { unroll } from '@unfold/autodiff';
 import { CellKind, CellState, GATES, STATES, cellStep } from '../cells';
@@ -239,7 +239,8 @@ export class RecurrentLayer extends Module {
       xs = order.map((t) => ad.slice(xp3, t));
     }
     const bhh = fold ? null : w.bhh;
-    const r = unroll(
+    // W_hhᵀ is the B operand of every step's h·W_hhᵀ: packed once for the T steps (wasm backend)
+    const r = withPackedOperand(w.whh, true, () => unroll(
       (state, xpt, i) => {
         const next = step(xpt, state, w.whh, bhh);
         if (!masks) return next;
@@ -248,7 +249,7 @@ export class RecurrentLayer extends Module {
       },
       state0,
       xs,
-    );
+    ));
     const zero = zeros([], this.dtype);
     const hs = r.states.map((s, i) => (masks ? ad.where(masks[order[i]], s[0], zero) : s[0])); // outputs are exactly +0 past the end
     if (reverse) hs.reverse();

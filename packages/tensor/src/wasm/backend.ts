@@ -1,8 +1,8 @@
 import { TensorError } from '../errors';
 import { Func, V128, encodeModule, f32, splat } from './emitter';
-import { KC, MC, MR, NC, NR, SCRATCH_BYTES, relaxedSimdSupported, sgemmModuleBytes } from './sgemm';
+import { KC, MC, MR, NC, NR, SCRATCH_BYTES, packedBFloats, relaxedSimdSupported, sgemmModuleBytes } from './sgemm';
 
-import { poolInfo, sgemmParallel, startPool, stopPool } from './pool';
+import { poolInfo, sgemmPackedParallel, sgemmParallel, startPool, stopPool } from './pool';
 import { RESERVED, addressOf, arenaAlloc, arenaFree, arenaIsShared, arenaMemory, arenaStats, heapF32 } from './arena';
 
 /**
@@ -111,6 +111,62 @@ let active = false;
 let heap: Float32Array = new Float32Array(0);
 let sgemm: SgemmFn | null = null;
 let sgemmBytes: Uint8Array | null = null;
+let packBFn: SgemmFn | null = null;
+let sgemmPackedFn: SgemmFn | null = null;
+
+/**
+ * A B operand packed once for many products (`withPackedB`): the caller's (array, offset,
+ * strides, K, N) and where its packed panels are in the arena.
+ */
+interface PackedB {
+  B: Float32Array;
+  off: number;
+  rs: number;
+  cs: number;
+  K: number;
+  N: number;
+  addr: number;
+}
+const packedOperands: PackedB[] = [];
+
+function findPacked(B: Float32Array, off: number, rs: number, cs: number, K: number, N: number): PackedB | null {
+  for (const p of packedOperands) if (p.B === B && p.off === off && p.rs === rs && p.cs === cs && p.K === K && p.N === N) return p;
+  return null;
+}
+
+/**
+ * Runs fn with the [K, N] operand B(k, n) = B[off + k·rs + n·cs] packed once into the
+ * micro-kernel's panel layout: every float32 product inside fn whose B is exactly this view
+ * reads the panels instead of packing B again (a recurrent layer's W_hhᵀ, used by all T steps
+ * of a forward). The caller promises B does not change inside fn. Same bits as without.
+ */
+export function withPackedB<T>(B: Float32Array, off: number, rs: number, cs: number, K: number, N: number, fn: () => T): T {
+  if (!active || K < 1 || N < 1 || 2 * 32 * N * K < minFlops) return fn();
+  try {
+    instantiate();
+  } catch {
+    return fn();
+  }
+  const lo = off + Math.min(0, (K - 1) * rs) + Math.min(0, (N - 1) * cs);
+  const span = Math.abs((K - 1) * rs) + Math.abs((N - 1) * cs) + 1;
+  const res = addressOf(B);
+  const copy = res < 0 ? arenaAlloc(4 * span) : 0; // a B outside the arena is copied in once
+  const addr = arenaAlloc(4 * packedBFloats(K, N));
+  try {
+    if (copy !== 0) heapF32().set(B.subarray(lo, lo + span), copy / 4);
+    const base = res >= 0 ? res / 4 + off : copy / 4 + (off - lo);
+    (packBFn as SgemmFn)(base, rs, cs, K, N, addr);
+  } finally {
+    if (copy !== 0) arenaFree(copy);
+  }
+  packedOperands.push({ B, off, rs, cs, K, N, addr });
+  try {
+    return fn();
+  } finally {
+    packedOperands.splice(packedOperands.findIndex((p) => p.addr === addr), 1);
+    arenaFree(addr);
+  }
+}
 /** The workspace block of the arena for copied operands and packs (byte address, size). */
 let work = 0;
 let workBytes = 0;
@@ -176,6 +232,8 @@ function instantiate(): void {
   sgemmBytes = bytes; // the pool's workers instantiate the same bytes: identical results
   const instance = new api.Instance(new api.Module(bytes), { env: { memory } });
   sgemm = instance.exports.sgemm as SgemmFn;
+  packBFn = instance.exports.packB as SgemmFn;
+  sgemmPackedFn = instance.exports.sgemmPacked as SgemmFn;
   heap = heapF32();
 }
 
@@ -229,13 +287,14 @@ export function sgemmWasm(
   // stride): the order of the writes would matter, so leave it to the JS kernel.
   if (cSpan < M * N) return false;
   const slack = 4096;
+  const P = packedOperands.length ? findPacked(B, bOff, rsB, csB, K, N) : null;
   let aLo = 0, aSpan = 0, bLo = 0, bSpan = 0;
   if (aRes < 0) {
     aLo = aOff + Math.min(0, (M - 1) * rsA) + Math.min(0, (K - 1) * csA);
     aSpan = Math.abs((M - 1) * rsA) + Math.abs((K - 1) * csA) + 1;
     if (aSpan > SPARSE * M * K + slack) return false;
   }
-  if (bRes < 0) {
+  if (bRes < 0 && P === null) {
     bLo = bOff + Math.min(0, (K - 1) * rsB) + Math.min(0, (N - 1) * csB);
     bSpan = Math.abs((K - 1) * rsB) + Math.abs((N - 1) * csB) + 1;
     if (bSpan > SPARSE * K * N + slack) return false;
@@ -246,12 +305,12 @@ export function sgemmWasm(
   // A and B are copied whole when that is at most twice their span: one `set` of the
   // array itself, no subarray object.
   const aWhole = aRes < 0 && A.length <= 2 * aSpan;
-  const bWhole = bRes < 0 && B.length <= 2 * bSpan;
+  const bWhole = bRes < 0 && P === null && B.length <= 2 * bSpan;
   const cLen = cRes < 0 ? roundUp(cSpan, 4) : 0;
   const aLen = aRes < 0 ? roundUp(aWhole ? A.length : aSpan, 4) : 0;
-  const bLen = bRes < 0 ? roundUp(bWhole ? B.length : bSpan, 4) : 0;
+  const bLen = bRes < 0 && P === null ? roundUp(bWhole ? B.length : bSpan, 4) : 0;
   const packALen = roundUp(Math.min(M, MC), MR) * Math.min(K, KC);
-  const packBLen = Math.min(K, KC) * roundUp(Math.min(N, NC), NR);
+  const packBLen = P !== null ? 0 : Math.min(K, KC) * roundUp(Math.min(N, NC), NR);
   const need = 4 * (cLen + aLen + bLen + packALen + packBLen);
   if (need > MAX_WORK) return false;
   reserve(need);
@@ -264,17 +323,21 @@ export function sgemmWasm(
   const pB = pA + packALen;
 
   if (aRes < 0) h.set(aWhole ? A : A.subarray(aLo, aLo + aSpan), aDst);
-  if (bRes < 0) h.set(bWhole ? B : B.subarray(bLo, bLo + bSpan), bDst);
+  if (bRes < 0 && P === null) h.set(bWhole ? B : B.subarray(bLo, bLo + bSpan), bDst);
   // beta = 0 with a gap-free C: nothing of C is read, so nothing is copied in.
   const cWhole = cLo === 0 && cSpan === C.length;
   if (cRes < 0 && (beta !== 0 || cSpan !== M * N)) h.set(cWhole ? C : C.subarray(cLo, cLo + cSpan), cDst);
 
   const aB = aRes >= 0 ? aRes / 4 + aOff : aDst + (aWhole ? aOff : aOff - aLo);
-  const bB = bRes >= 0 ? bRes / 4 + bOff : bDst + (bWhole ? bOff : bOff - bLo);
+  const bB = P !== null ? 0 : bRes >= 0 ? bRes / 4 + bOff : bDst + (bWhole ? bOff : bOff - bLo);
   const cB = cRes >= 0 ? cRes / 4 + cOff : cDst + cOff - cLo;
   const load = beta !== 0 ? 1 : 0;
   // Split over the pool when it runs and the product pays; else here, on this thread.
-  if (wantThreads === 1 || !sgemmParallel(M, N, K, alpha, beta, load, aB, rsA, csA, bB, rsB, csB, cB, rsC, csC)) {
+  if (P !== null) {
+    if (wantThreads === 1 || !sgemmPackedParallel(M, N, K, alpha, beta, load, aB, rsA, csA, P.addr, cB, rsC, csC)) {
+      (sgemmPackedFn as SgemmFn)(M, N, K, alpha, beta, load, aB, rsA, csA, P.addr, cB, rsC, csC, 4 * pA, 0, 0, 0);
+    }
+  } else if (wantThreads === 1 || !sgemmParallel(M, N, K, alpha, beta, load, aB, rsA, csA, bB, rsB, csB, cB, rsC, csC)) {
     (sgemm as SgemmFn)(M, N, K, alpha, beta, load, aB, rsA, csA, bB, rsB, csB, cB, rsC, csC, 4 * pA, 4 * pB, 0);
   }
   if (cRes >= 0) return true;
