@@ -105,6 +105,7 @@ export function backwardRecords(tape: Tape, from: number, to: number, adj: Adjoi
   if (tape.released) {
     throw new TensorError('backward', 'this tape was already walked and its saved tensors released; record the computation again (or pass retain: true to the first backward)');
   }
+  const accumulated = new Map<number, [TapeRecord, number]>(); // checkNumerics: id → last record that accumulated into it
   for (let i = to - 1; i >= from; i--) {
     const r = tape.entries[i];
     if (!r.outputs.some((o) => adj.has(o.id))) continue;
@@ -127,7 +128,9 @@ export function backwardRecords(tape: Tape, from: number, to: number, adj: Adjoi
       if (dx === null || !needs[k]) continue;
       const inp = r.inputs[k];
       if (dx === ACCUMULATED) {
-        if (opts.checkNumerics) assertFinite(adj.get(inp.id)!, r, k);
+        // Checked once the pass is over: reading the adjoint now would settle what an op is
+        // still collecting (Deferred), one record at a time.
+        if (opts.checkNumerics) accumulated.set(inp.id, [r, k]);
         continue;
       }
       if (!sameShape(dx.shape, inp.shape) || dx.dtype !== inp.dtype) {
@@ -138,6 +141,10 @@ export function backwardRecords(tape: Tape, from: number, to: number, adj: Adjoi
     }
   }
   adj.settle(); // every deferred contribution is in its buffer before anyone reads the adjoints
+  for (const [id, [r, k]] of accumulated) {
+    const t = adj.get(id);
+    if (t) assertFinite(t, r, k); // names the last record that added into it
+  }
 }
 
 function assertFinite(dx: Tensor, r: TapeRecord, k: number): void {

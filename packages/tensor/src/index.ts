@@ -18,6 +18,6 @@ export { concat, stack, split } from './join';
 export { matmul, gemm, gemmArrays, gemmStrided, withPackedOperand, MatmulOptions, GemmOptions } from './matmul';
 export { backendInfo, setBackend, setThreads, BackendInfo, wasmActive } from './wasm/backend';
 export { ArenaStats, WasmStorage, arenaStats, arenaAlloc, arenaFree, setArenaLimit, addressOf } from './wasm/arena';
-export { residentEmpty, toResident, isResident, transientEmpty } from './wasm/resident';
+export { residentEmpty, toResident, isResident, transientEmpty, residentPays } from './wasm/resident';
 export { GateKernels } from './wasm/gates';
 export { gateKernels, stage, expWasm } from './wasm/gate-kernels';

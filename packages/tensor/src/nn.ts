@@ -44,25 +44,30 @@ function logSoftmaxRow(n: number, X: TypedArray, x: number, xs: number, O: Typed
  * float32 result within an ulp or two; false (nothing done) when wasm is not in use.
  */
 function logSoftmaxRowsWasm(rows: number, n: number, X: Float32Array, x: number, O: Float32Array): boolean {
-  const total = rows * n;
-  if (total < 256) return false;
-  if (expScratch.length < total) expScratch = new Float32Array(total);
-  for (let r = 0; r < rows; r++) {
-    const b = x + r * n, o = r * n;
-    let m = -Infinity;
-    for (let i = 0; i < n; i++) m = Math.max(m, X[b + i]);
-    for (let i = 0; i < n; i++) O[o + i] = X[b + i] - m;
-  }
-  if (!expWasm(O, 0, expScratch, 0, total)) return false;
-  for (let r = 0; r < rows; r++) {
-    const o = r * n;
-    let s = 0;
-    for (let i = 0; i < n; i++) s += expScratch[o + i];
-    const ls = Math.log(s);
-    for (let i = 0; i < n; i++) O[o + i] -= ls;
+  if (rows * n < 256 || n > EXP_ROWS_FLOATS) return false;
+  // Blocks of whole rows, so the exponentials' scratch stays bounded (and in cache).
+  const per = Math.max(1, Math.floor(EXP_ROWS_FLOATS / n));
+  if (expScratch.length < per * n) expScratch = new Float32Array(per * n);
+  for (let r0 = 0; r0 < rows; r0 += per) {
+    const r1 = Math.min(rows, r0 + per);
+    for (let r = r0; r < r1; r++) {
+      const b = x + r * n, o = r * n;
+      let m = -Infinity;
+      for (let i = 0; i < n; i++) m = Math.max(m, X[b + i]);
+      for (let i = 0; i < n; i++) O[o + i] = X[b + i] - m;
+    }
+    if (!expWasm(O, r0 * n, expScratch, 0, (r1 - r0) * n)) return false;
+    for (let r = r0; r < r1; r++) {
+      const o = r * n, e = (r - r0) * n;
+      let s = 0;
+      for (let i = 0; i < n; i++) s += expScratch[e + i];
+      const ls = Math.log(s);
+      for (let i = 0; i < n; i++) O[o + i] -= ls;
+    }
   }
   return true;
 }
+const EXP_ROWS_FLOATS = 1 << 16;
 let expScratch = new Float32Array(0);
 
 type RowFn = typeof softmaxRow;

@@ -11,7 +11,8 @@ export type Indices = Tensor | ArrayLike<number>;
 export const gatherOp: OpDef<{ indices: Indices }> = {
   name: 'gather',
   forward: ([table], { indices }) => ({ outputs: [gatherK(table, indices)], saved: [] }),
-  vjp: ([dy], _s, { indices }, [tRef], _needs, acc) => {
+  vjp: ([dy], _s, { indices }, [tRef], needs, acc) => {
+    if (!needs[0]) return [null];
     const rows = tRef.shape.slice(1);
     scatterAdd(acc(0), indices, dy.reshape([-1, ...rows]));
     return [ACCUMULATED];

@@ -1,4 +1,4 @@
-import { Rng, Tensor, TensorError, sameShape, shapeStr, toResident, wasmActive } from '@unfold/tensor';
+import { Rng, Tensor, TensorError, residentPays, sameShape, shapeStr, toResident } from '@unfold/tensor';
 import { Param } from '../optim/param';
 
 /**
@@ -17,7 +17,7 @@ export abstract class Module {
   protected registerParam(name: string, value: Tensor): Param {
     if (this.ownParams.has(name) || this.children.has(name)) throw new TensorError(this.constructor.name, `duplicate name '${name}'`);
     // With the wasm backend, float32 weights live in the wasm arena: GEMMs read them in place.
-    const p: Param = { name, value: value.dtype === 'float32' && wasmActive() ? toResident(value) : value, grad: null };
+    const p: Param = { name, value: value.dtype === 'float32' && residentPays() ? toResident(value) : value, grad: null };
     this.ownParams.set(name, p);
     return p;
   }

@@ -88,9 +88,12 @@ export function arenaIsShared(): boolean {
   return shared;
 }
 
-/** Byte address of `a` in the arena, or −1 when `a` is not a view of the arena's memory. */
+/**
+ * Byte address of `a` in the arena, or −1 when `a` is not a view of the arena's memory — or is
+ * a view a grow of a non-shared memory detached (its byteOffset would read as 0).
+ */
 export function addressOf(a: ArrayBufferView): number {
-  return buffers.has(a.buffer) ? a.byteOffset : -1;
+  return buffers.has(a.buffer) && a.buffer.byteLength !== 0 ? a.byteOffset : -1;
 }
 
 /** A Float32Array over the whole arena as it is now (re-take it after anything that may grow). */

@@ -86,9 +86,13 @@ export const stage = {
     return addr;
   },
 
-  /** A Float32Array over n staged floats at addr (a GEMM operand read in place). */
+  /**
+   * A Float32Array over n staged floats at addr (a GEMM operand read in place). On a non-shared
+   * memory a later grow would detach it, so there it is a copy.
+   */
   view(addr: number, n: number): Float32Array {
-    return heap.subarray(addr >> 2, (addr >> 2) + n);
+    const v = heap.subarray(addr >> 2, (addr >> 2) + n);
+    return arenaIsShared() ? v : v.slice();
   },
 
   /** dst[dOff .. dOff + n) ← the n staged floats at addr. */
@@ -104,10 +108,16 @@ export const stage = {
 export function expWasm(src: Float32Array, sOff: number, dst: Float32Array, dOff: number, n: number): boolean {
   const k = gateKernels();
   if (k === null || n < 64) return false;
-  stage.begin(2 * n);
-  const a = stage.in(src, sOff, n, 1, n);
-  const o = addressOf(dst) >= 0 ? addressOf(dst) + 4 * dOff : stage.out(n);
-  k.exp(n, a, o);
-  if (addressOf(dst) < 0) stage.copyOut(o, dst, dOff, n);
+  // In chunks: the staging block stays small (and in cache) whatever the size of the tensor.
+  for (let at = 0; at < n; at += EXP_CHUNK) {
+    const m = Math.min(EXP_CHUNK, n - at);
+    stage.begin(2 * m);
+    const a = stage.in(src, sOff + at, m, 1, m);
+    const d = addressOf(dst);
+    const o = d >= 0 ? d + 4 * (dOff + at) : stage.out(m);
+    k.exp(m, a, o);
+    if (d < 0) stage.copyOut(o, dst, dOff + at, m);
+  }
   return true;
 }
+const EXP_CHUNK = 16384;

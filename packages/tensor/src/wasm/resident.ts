@@ -3,7 +3,7 @@ import { TensorError, shapeStr } from '../errors';
 import { Shape, checkShape, sizeOf } from '../shape';
 import { Storage } from '../storage';
 import { Tensor } from '../tensor';
-import { WasmStorage, addressOf } from './arena';
+import { WasmStorage, addressOf, arenaIsShared } from './arena';
 import { wasmActive } from './backend';
 
 /**
@@ -13,6 +13,16 @@ import { wasmActive } from './backend';
  * They are float32 only; their block is freed by `t.storage.release()` (after which any read
  * throws) and is otherwise held for the life of the process.
  */
+
+/**
+ * Whether library code should put tensors in the arena by itself (weights, saved buffers): only
+ * when float32 work goes to wasm and the memory is shared. A non-shared memory detaches every
+ * view when it grows, and kernels hold `t.data` across calls that may grow it; there the
+ * library keeps its own tensors in JS memory and stages operands per call instead.
+ */
+export function residentPays(): boolean {
+  return wasmActive() && arenaIsShared();
+}
 
 /** A contiguous float32 tensor in the arena, contents unspecified (not zeroed). */
 export function residentEmpty(shape: Shape): Tensor {
@@ -42,7 +52,7 @@ export function isResident(t: Tensor): boolean {
  */
 export function transientEmpty(shape: Shape, dtype: DType): Tensor {
   const s = checkShape('transientEmpty', shape);
-  const storage = dtype === 'float32' && wasmActive() ? new WasmStorage(sizeOf(s)) : Storage.alloc(dtype, sizeOf(s));
+  const storage = dtype === 'float32' && residentPays() ? new WasmStorage(sizeOf(s)) : Storage.alloc(dtype, sizeOf(s));
   storage.transient = true;
   return new Tensor(storage, s);
 }
