@@ -172,6 +172,21 @@ describe('linePlot', () => {
     expect(() => linePlot({ series: [{ name: 'a', x: [0], y: [1] }], width: 50 })).toThrow(/linePlot: width must be a finite number >= 160/);
     expect(() => linePlot({ series: [{ name: 'a', x: [0], y: [1] }], title: 3 as unknown as string })).toThrow(/title must be a string/);
   });
+  test('values at the ends of the double range (1e308 and 1.58e308 on log axes, denormals) get finite ticks only', () => {
+    // Found by fuzzing linePlot (60,000 draws per seed): each of these used to throw on a non-finite coordinate.
+    for (const [y, logY] of [[[1e308], true], [[1.581138831665329e308, 0], true], [[-3.5e-323], false], [[0, 5e-324], false], [[1e-9, 1.0000000000000003e-9], true]] as const) {
+      const svg = linePlot({ series: [{ name: 'a', x: y.map((_, k) => k + 1), y: [...y] }], logY });
+      expect(svg).not.toContain('NaN');
+      expect(svg).not.toContain('Infinity');
+    }
+  });
+
+  test('a span too narrow to label apart (1e-9 vs 1e-9·(1 + 3e-16)) renders as a constant, not NaN', () => {
+    const svg = linePlot({ series: [{ name: 'a', x: [1, 2], y: [1e-9, 1.0000000000000003e-9] }] });
+    expect(svg).toContain('<path');
+    expect(svg).not.toContain('NaN');
+  });
+
   test('property: any data (NaN, ±Inf, ≤0, huge) gives well-formed SVG with a path per run', () => {
     const num = fc.oneof(fc.double(), fc.constantFrom(NaN, Infinity, -Infinity, 0, -1, 1e-300, 1e300), fc.double({ min: 1e-9, max: 1, noNaN: true }));
     const arb = fc.record({

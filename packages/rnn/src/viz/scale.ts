@@ -35,6 +35,7 @@ export function linearTicks(lo: number, hi: number, target = 5): number[] {
   const i0 = Math.ceil(lo / step - 1e-9);
   for (let j = 0; j < 50 && (i0 + j) * step <= hi + step * 1e-9; j++) {
     const v = Number(((i0 + j) * step).toPrecision(12));
+    if (!Number.isFinite(v)) break; // near ±MAX_VALUE, hi + step·1e-9 is already ∞
     if (out[out.length - 1] !== v) out.push(v);
   }
   return out.length > 0 ? out : [lo, hi];
@@ -59,7 +60,7 @@ export function logTicks(lo: number, hi: number, target = 6): Tick[] {
   for (let k = k0 - 1; k <= k1; k++) {
     for (const m of [1, 2, 5]) {
       const v = Number((m * decade(k)).toPrecision(12));
-      if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push(v);
+      if (Number.isFinite(v) && v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push(v); // hi·(1 + 1e-9) may be ∞
     }
   }
   const vs = out.length >= 2 ? out : linearTicks(lo, hi, 4).filter((v) => v > 0);
@@ -82,7 +83,8 @@ function padConstant(v: number, log: boolean): [number, number] {
   const M = Number.MAX_VALUE;
   if (log) return [Math.max(v / Math.sqrt(10), Number.MIN_VALUE), Math.min(v * Math.sqrt(10), M)];
   const pad = Math.abs(v) / 10;
-  return pad > 0 ? [Math.max(v - pad, -M), Math.min(v + pad, M)] : [-1, 1];
+  // (a pad in the denormals would make a span that axisFrac's halving underflows: use ±1 there)
+  return pad > 1e-300 ? [Math.max(v - pad, -M), Math.min(v + pad, M)] : [v - 1, v + 1];
 }
 
 /**
@@ -111,7 +113,12 @@ export function makeAxis(values: Iterable<number>, log: boolean, target = 6, pad
   }
   const M = Number.MAX_VALUE;
   if (!(lo <= hi)) [lo, hi] = log ? [1, 10] : [0, 1];
-  else if (lo === hi) [lo, hi] = padConstant(lo, log);
+  // A span below ~1e-12 of the values cannot be labelled apart in 12 significant digits (ticks
+  // and the rounded ends would coincide, 0/0 in axisFrac): drawn as a constant.
+  // (also below 1e-300 in absolute terms: halving such a span in axisFrac underflows to 0/0)
+  else if (lo === hi || (log ? Math.log10(hi) - Math.log10(lo) <= 1e-12 : hi - lo <= Math.max(1e-12 * Math.max(Math.abs(lo), Math.abs(hi)), 1e-300))) {
+    [lo, hi] = padConstant(lo / 2 + hi / 2, log);
+  }
   else if (pad > 0 && log) {
     const f = 10 ** (pad * (Math.log10(hi) - Math.log10(lo))); // log10 of each: hi/lo may overflow
     [lo, hi] = [Math.max(lo / f, Number.MIN_VALUE), Math.min(hi * f, M)];
@@ -127,7 +134,8 @@ export function makeAxis(values: Iterable<number>, log: boolean, target = 6, pad
   if (Number.isFinite(step) && step > 0) {
     const L = Math.floor(lo / step + 1e-9) * step;
     const H = Math.ceil(hi / step - 1e-9) * step;
-    if (Number.isFinite(L) && Number.isFinite(H) && L < H) [lo, hi] = [Number(L.toPrecision(12)), Number(H.toPrecision(12))];
+    const [Lr, Hr] = [Number(L.toPrecision(12)), Number(H.toPrecision(12))];
+    if (Number.isFinite(Lr) && Number.isFinite(Hr) && Lr < Hr) [lo, hi] = [Lr, Hr];
   }
   const ticks = linearTicks(lo, hi, target).map((v) => ({ value: v, label: fmtNum(v) }));
   return { lo, hi, log, ticks, minor: [] };
