@@ -1,5 +1,6 @@
 import type ndarray from 'ndarray';
 import { Tensor, Rng, add, mul, exp, tanh, sigmoid, sum, softmax } from '@unfold/tensor';
+import { bestOf7 } from './time';
 
 /**
  * Elementwise / reduction / softmax kernels: Unfold's hand loops against ndarray-ops (where
@@ -38,33 +39,6 @@ function randomTensor(shape: number[], rng: Rng, scale = 3): Tensor {
   return t;
 }
 
-let sink = 0;
-
-/**
- * Best of 7 batches (the machine is shared, so the minimum is the least-disturbed figure),
- * each batch ≈ 40 ms after a warm-up long enough for TurboFan to optimise the kernel.
- */
-function time(fn: () => unknown): number {
-  const t0 = process.hrtime.bigint();
-  let reps = 0;
-  while (Number(process.hrtime.bigint() - t0) < 100e6) {
-    fn();
-    reps++;
-  }
-  const perBatch = Math.max(1, Math.round(reps * 0.4));
-  let best = Infinity;
-  for (let b = 0; b < 7; b++) {
-    const s = process.hrtime.bigint();
-    for (let r = 0; r < perBatch; r++) {
-      const y = fn();
-      if (y instanceof Tensor) sink += y.data[0];
-      else if (typeof y === 'number') sink += y;
-    }
-    best = Math.min(best, Number(process.hrtime.bigint() - s) / perBatch);
-  }
-  return best;
-}
-
 export async function elementwiseBench(): Promise<Row[]> {
   const rows: Row[] = [];
   const rng = new Rng(1);
@@ -98,7 +72,7 @@ export async function elementwiseBench(): Promise<Row[]> {
       cases.push(['sum(x, 0)', 'unfold', () => sum(a, 0)]);
     }
     for (const [op, impl, fn] of cases) {
-      const ns = time(fn);
+      const ns = bestOf7(fn);
       rows.push({ op, size: label, impl, nsPerElement: ns / n, nsPerCall: ns });
     }
   }
@@ -115,6 +89,5 @@ if (require.main === module) {
   elementwiseBench().then((rows) => {
     console.log(`node ${process.version}, float32, best of 7 batches\n`);
     console.log(formatRows(rows));
-    if (sink === 42) console.log(''); // keeps results observable so no call is optimised away
   });
 }

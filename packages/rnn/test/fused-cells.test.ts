@@ -6,6 +6,7 @@ import {
   CellKind, CellStep, COMPOSED, FUSED, GRU, LSTM, SimpleRNN, RecurrentLayer, computeGradients,
   gruCellOp, lstmCellOp, rnnReluCellOp, rnnTanhCellOp,
 } from '../src';
+import { maxErr } from './max-err';
 
 // The fused cell kernels (cells/fused-*.ts) against their composed twins (cells/composed.ts):
 // same values (1e-12) and same gradients w.r.t. every input (1e-10) in float64, finite
@@ -25,18 +26,6 @@ const CASES: Case[] = [
   { kind: 'gru', op: gruCellOp, G: 3, nState: 1 },
 ];
 
-/** |a − b| / max(1, |a|, |b|), worst element. */
-function maxErr(a: Tensor, b: Tensor): number {
-  expect(a.shape).toEqual(b.shape);
-  const x = a.toFlatArray();
-  const y = b.toFlatArray();
-  let m = 0;
-  for (let i = 0; i < x.length; i++) {
-    const e = Math.abs(x[i] - y[i]) / Math.max(1, Math.abs(x[i]), Math.abs(y[i]));
-    m = Number.isNaN(e) ? Infinity : Math.max(m, e);
-  }
-  return m;
-}
 
 /**
  * A [rows, cols] tensor holding `src`'s values in one of four layouts:

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { Rng, Tensor, backendInfo, normal, setBackend } from '@unfold/tensor';
 import * as ad from '@unfold/autodiff';
 import { GRU, LSTM, RecurrentLayer, SimpleRNN, computeGradients } from '../src';
+import { maxErr } from './max-err';
 
 // The fused cells on the wasm gate kernels (float32, packages/tensor/src/wasm/gates.ts) against
 // the same cells on the JS loops: whole layers, outputs and every parameter's gradient, over
@@ -15,16 +16,6 @@ import { GRU, LSTM, RecurrentLayer, SimpleRNN, computeGradients } from '../src';
 
 const wasm = backendInfo().simd;
 
-function maxErr(a: Tensor, b: Tensor): number {
-  const x = a.toFlatArray();
-  const y = b.toFlatArray();
-  let m = 0;
-  for (let i = 0; i < x.length; i++) {
-    const e = Math.abs(x[i] - y[i]) / Math.max(1, Math.abs(x[i]), Math.abs(y[i]));
-    m = Number.isNaN(e) ? Infinity : Math.max(m, e);
-  }
-  return m;
-}
 
 type Kind = 'lstm' | 'gru' | 'rnn_tanh' | 'rnn_relu';
 function make(kind: Kind, I: number, H: number, batchFirst: boolean): RecurrentLayer {

@@ -7,8 +7,9 @@ import { gruFused } from './fused-gru';
 export * from './spec';
 export { COMPOSED, rnnTanhComposed, rnnReluComposed, lstmComposed, gruComposed } from './composed';
 export { rnnTanhCellOp, rnnReluCellOp, rnnTanhFused, rnnReluFused } from './fused-rnn';
-export { lstmCellOp, lstmFused } from './fused-lstm';
-export { gruCellOp, gruFused } from './fused-gru';
+export { lstmCellOp, lstmFused, lstmGatesForward, lstmGatesBackward } from './fused-lstm';
+export { Mat } from './fused-util';
+export { gruCellOp, gruFused, gruGatesForward, gruGatesBackward } from './fused-gru';
 
 /** The fused per-step kernels: one tape record per step, hand-derived VJPs (fused-*.ts). */
 export const FUSED: Record<CellKind, CellStep> = { rnn_tanh: rnnTanhFused, rnn_relu: rnnReluFused, lstm: lstmFused, gru: gruFused };
