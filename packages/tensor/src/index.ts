@@ -17,6 +17,7 @@ export { softmax, logSoftmax, oneHot, gather, scatterAdd } from './nn';
 export { concat, stack, split } from './join';
 export { matmul, gemm, gemmArrays, gemmStrided, withPackedOperand, MatmulOptions, GemmOptions } from './matmul';
 export { backendInfo, setBackend, setThreads, BackendInfo, wasmActive } from './wasm/backend';
+export { poolReady } from './wasm/pool';
 export { ArenaStats, WasmStorage, arenaStats, arenaAlloc, arenaFree, setArenaLimit, addressOf } from './wasm/arena';
 export { residentEmpty, toResident, isResident, transientEmpty, residentPays } from './wasm/resident';
 export { GateKernels } from './wasm/gates';

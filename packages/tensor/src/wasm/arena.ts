@@ -72,15 +72,25 @@ let peakBytes = 0;
 export function arenaMemory(): WasmMemory {
   if (memory !== null) return memory;
   if (MemoryClass === undefined) throw new TensorError('arena', 'this runtime has no WebAssembly global');
+  // Shared only where the runtime exposes SharedArrayBuffer (Node; a cross-origin-isolated
+  // page). An ordinary page hides the global but may still hand out a shared memory: asking
+  // for one there gives memory that the non-shared kernel modules cannot import and that no
+  // worker can receive, so it is not asked for. Sharedness is read from the buffer's tag,
+  // which is right even where the SharedArrayBuffer global is hidden.
+  const wantShared = typeof SharedArrayBuffer !== 'undefined';
   try {
-    memory = new MemoryClass({ initial: 16, maximum: MAX_PAGES, shared: true });
-    shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    memory = wantShared ? new MemoryClass({ initial: 16, maximum: MAX_PAGES, shared: true }) : new MemoryClass({ initial: 16, maximum: MAX_PAGES });
   } catch {
     memory = new MemoryClass({ initial: 16, maximum: MAX_PAGES });
-    shared = false;
   }
+  shared = isSharedBuffer(memory.buffer);
   buffers.add(memory.buffer);
   return memory;
+}
+
+/** A SharedArrayBuffer by its tag (not instanceof: the global may be hidden while the object exists). */
+export function isSharedBuffer(b: ArrayBufferLike): boolean {
+  return Object.prototype.toString.call(b) === '[object SharedArrayBuffer]';
 }
 
 export function arenaIsShared(): boolean {

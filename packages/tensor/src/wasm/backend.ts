@@ -2,7 +2,7 @@ import { TensorError } from '../errors';
 import { Func, V128, encodeModule, f32, splat } from './emitter';
 import { KC, MC, MR, NC, NR, SCRATCH_BYTES, packedBFloats, relaxedSimdSupported, sgemmModuleBytes } from './sgemm';
 
-import { poolInfo, sgemmPackedParallel, sgemmParallel, startPool, stopPool } from './pool';
+import { poolInfo, poolSize, sgemmPackedParallel, sgemmParallel, startPool, stopPool } from './pool';
 import { RESERVED, addressOf, arenaAlloc, arenaFree, arenaIsShared, arenaMemory, arenaStats, heapF32 } from './arena';
 
 /**
@@ -45,6 +45,8 @@ export interface BackendInfo {
   threadsNote: string;
   /** Whether the micro-kernel uses relaxed-SIMD fused multiply-add. */
   fma: boolean;
+  /** Why float32 work runs on the JS kernels although wasm was wanted ('' when it does not). */
+  fallback: string;
 }
 
 // Minimal typing of the global: the project's lib is ES2022, which has no WebAssembly.
@@ -84,6 +86,18 @@ const simd = ((): boolean => {
 })();
 
 let mode: Mode = 'auto';
+let fallbackReason = '';
+
+/**
+ * The fast path could not load in automatic mode: say so once, plainly (a console warning
+ * naming the reason), and keep the reason for backendInfo().fallback — never a silent switch.
+ */
+export function noteFallback(reason: string): void {
+  if (fallbackReason !== '') return;
+  fallbackReason = reason;
+  const c = (globalThis as { console?: { warn(s: string): void } }).console;
+  c?.warn(`@unfold/tensor: WebAssembly SIMD kernels unavailable, float32 work runs on the JS kernels (slower): ${reason}`);
+}
 let fmaOn = false;
 
 /**
@@ -209,7 +223,7 @@ export function setThreads(n: number): void {
   }
   if (!simd) return; // no wasm: nothing to split (threadsNote says so)
   instantiate();
-  if (poolInfo().threads === n) return;
+  if (poolSize() === n) return;
   stopPool();
   startPool(n, { moduleBytes: sgemmBytes as Uint8Array });
 }
@@ -220,6 +234,7 @@ export function backendInfo(): BackendInfo {
     threads: active ? poolInfo().threads : 1,
     threadsNote: wantThreads > 1 && !active ? 'float32 GEMM runs on the JS kernel (one thread)' : poolInfo().threads < wantThreads ? poolInfo().reason : '',
     fma: sgemm ? fmaOn : useFma(),
+    fallback: fallbackReason,
   };
 }
 
@@ -267,12 +282,17 @@ export function sgemmWasm(
   beta: number,
   C: Float32Array, cOff: number, rsC: number, csC: number,
 ): boolean {
-  if (!active || 2 * M * N * K < minFlops) return false;
+  if (!active) {
+    if (mode === 'auto' && !simd && fallbackReason === '') noteFallback(api === undefined ? 'this runtime has no WebAssembly global' : 'WebAssembly.validate rejected a v128 (SIMD) module');
+    return false;
+  }
+  if (2 * M * N * K < minFlops) return false;
   if (sgemm === null) {
     try {
       instantiate();
-    } catch {
+    } catch (e) {
       active = false; // automatic mode only (forced mode instantiates eagerly): fall back to JS
+      noteFallback(`the sgemm module did not instantiate: ${String(e)}`);
       return false;
     }
   }

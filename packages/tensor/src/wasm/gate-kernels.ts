@@ -1,5 +1,5 @@
 import { MAX_PAGES, addressOf, arenaAlloc, arenaFree, arenaIsShared, arenaMemory, heapF32 } from './arena';
-import { wasmActive } from './backend';
+import { noteFallback, wasmActive } from './backend';
 import { GateKernels, gatesModuleBytes } from './gates';
 
 /**
@@ -29,8 +29,9 @@ export function gateKernels(): GateKernels | null {
       const bytes = gatesModuleBytes(arenaIsShared() ? { shared: true, maxPages: MAX_PAGES } : undefined);
       const inst = new api.Instance(new api.Module(bytes), { env: { memory: arenaMemory() } });
       kernels = inst.exports as unknown as GateKernels;
-    } catch {
-      kernels = null; // the JS loops stay correct
+    } catch (e) {
+      kernels = null; // the JS loops stay correct, and the reason is told once
+      noteFallback(`the gate-kernel module did not instantiate: ${String(e)}`);
     }
   }
   return kernels;

@@ -2,8 +2,9 @@ import { NR } from './sgemm';
 
 /**
  * The pool's worker (./pool.ts): the control-block layout both sides use, and the worker's
- * code as a source string (plain JS, run with `new Worker(src, { eval: true })`, so it
- * needs no file path: the same under jest on the TS sources as from dist).
+ * code as a source string defining `start(workerData)` (plain JS; ./host.ts runs it as an
+ * eval'd worker_threads Worker in Node or a Blob-URL Web Worker in a browser, so it needs
+ * no file path: the same under jest on the TS sources, from dist, and inside a bundle).
  *
  * Worker: instantiates the module against the shared memory, sets READY (1, or −1 with
  * the error text in MSG), then loops: spin on SEQ, sleep in Atomics.wait after `spin`
@@ -50,7 +51,7 @@ export function blockStart(N: number, nb: number, b: number): number {
 }
 
 export const WORKER_SRC = `
-const { workerData } = require('worker_threads');
+function start(workerData) {
 const { memory, moduleBytes, ctrl, job, index, spin, inject } = workerData;
 const I = new Int32Array(memory.buffer, ctrl, ${CTRL_INTS});
 const J = new Int32Array(memory.buffer, job, ${JOB_INTS});
@@ -138,6 +139,7 @@ function main() {
   }
 }
 main();
+}
 `;
 
 /** The error text a worker left in its control block. */

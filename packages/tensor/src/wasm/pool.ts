@@ -1,7 +1,5 @@
-import * as os from 'os';
-import { Worker } from 'worker_threads';
-
 import { TensorError } from '../errors';
+import { PoolWorker, canBlock, cpuCount, spawnWorker, waitOn, workerHost } from './host';
 import { RESERVED, arenaAlloc, arenaFree, arenaIsShared, arenaMemory } from './arena';
 import {
   BFIN, CMD, CMD_EXIT, CMD_NOOP, CMD_WORK, CTRL_INTS, DONE, ERR, EXIT_ACK, FIN, JARGS, JOB_INTS, JSLEEP, MAX_BLOCKS, MSLEEP, NEXT,
@@ -97,7 +95,7 @@ interface WasmApi {
 
 interface Thread {
   /** Null for the calling thread (the last). */
-  worker: Worker | null;
+  worker: PoolWorker | null;
   ctrl: number; // byte address of the control block (0 for the caller)
   I: Int32Array;
   /** Pack buffers (byte addresses) and their sizes in floats. */
@@ -123,7 +121,8 @@ let timeoutMs = TIMEOUT_MS;
 let minFlops = POOL_MIN_FLOPS;
 let reason = 'not started (startPool)';
 
-const cpuCount = (): number => (os as { availableParallelism?: () => number }).availableParallelism?.() ?? os.cpus().length;
+/** Workers still starting (a page's main thread cannot wait for them: the pool turns on when they are all READY). */
+let pending = false;
 
 /**
  * Starts `threads − 1` workers (the calling thread is the last of `threads`). Returns
@@ -142,8 +141,8 @@ export function startPool(n: number, opts: PoolOptions = {}): PoolInfo {
   const cpus = cpuCount();
   if (n === 1) reason = 'threads = 1';
   else if (cpus <= 1) reason = 'one CPU';
-  else if (!arenaIsShared()) reason = 'the wasm memory is not shared (no SharedArrayBuffer / shared WebAssembly.Memory)';
-  else reason = '';
+  else if (!arenaIsShared()) reason = 'the wasm memory is not shared (no SharedArrayBuffer / shared WebAssembly.Memory; a web page needs cross-origin isolation: COOP/COEP headers)';
+  else reason = workerHost().why;
   if (reason !== '') return poolInfo();
 
   const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly as WasmApi;
@@ -179,9 +178,18 @@ export function startPool(n: number, opts: PoolOptions = {}): PoolInfo {
       started.push(th);
       if (caller) continue;
       I[SPILL] = spill;
-      const w = new Worker(WORKER_SRC, { eval: true, workerData: { memory, moduleBytes, ctrl, job, index: t, spin, inject: opts.inject } });
-      w.unref();
-      th.worker = w;
+      th.worker = spawnWorker(WORKER_SRC, { memory, moduleBytes, ctrl, job, index: t, spin, inject: opts.inject }, `unfold-pool-${t}`);
+    }
+    if (!canBlock()) {
+      // A page's main thread: no Atomics.wait, and its workers may need its event loop to
+      // start. The pool turns on once every worker is READY (checked by each product, and
+      // awaited by poolReady()); until then products run on this thread.
+      threads = started;
+      sgemm = fn;
+      sgemmPacked = fnPacked;
+      pending = true;
+      reason = 'starting';
+      return poolInfo();
     }
     // Wait (synchronously: startup needs no event loop of ours) for every worker to instantiate.
     const t0 = Date.now();
@@ -223,7 +231,7 @@ function stop(leak: boolean): void {
       let gone = Atomics.load(th.I, READY) === -1; // failed at start: never entered the loop
       if (!leak && !gone) {
         const t0 = Date.now();
-        while (!(gone = Atomics.load(th.I, DONE) === EXIT_ACK) && Date.now() - t0 < 1000) Atomics.wait(th.I, DONE, Atomics.load(th.I, DONE), 10);
+        while (!(gone = Atomics.load(th.I, DONE) === EXIT_ACK) && Date.now() - t0 < 1000) waitOn(th.I, DONE, Atomics.load(th.I, DONE), 10);
       }
       void th.worker.terminate();
       if (gone) arenaFree(th.ctrl);
@@ -237,17 +245,64 @@ function stop(leak: boolean): void {
   if (allGone && job !== 0) arenaFree(job);
   job = 0;
   if (threads.length) reason = 'stopped';
+  pending = false;
   threads = [];
   sgemm = null;
   sgemmPacked = null;
 }
 
 export function poolInfo(): PoolInfo {
-  return { threads: Math.max(1, threads.length), spinIterations: spin, timeoutMs, minFlops, spillParam, cpus: cpuCount(), reason };
+  if (pending) checkStarted();
+  return { threads: pending ? 1 : Math.max(1, threads.length), spinIterations: spin, timeoutMs, minFlops, spillParam, cpus: cpuCount(), reason };
+}
+
+/** Threads started (running or still starting), the caller's included; 0 when off. */
+export function poolSize(): number {
+  return threads.length;
+}
+
+/** For a pool started without waiting: on when every worker is READY; a failed worker stops it (the reason kept, and warned once). */
+function checkStarted(): void {
+  for (let t = 0; t < threads.length - 1; t++) {
+    const r = Atomics.load(threads[t].I, READY);
+    if (r === 0) return;
+    if (r !== 1) {
+      const why = `worker ${t} failed to start: ${readMsg(threads[t].I)}`;
+      stopPool();
+      reason = why;
+      (globalThis as { console?: { warn(s: string): void } }).console?.warn(`@unfold/tensor: thread pool off: ${why}`);
+      return;
+    }
+  }
+  pending = false;
+  reason = '';
+}
+
+/**
+ * Resolves once the pool started by setThreads/startPool is running (or has failed, or is
+ * off): with poolInfo(). Needed on a page's main thread, where workers start asynchronously;
+ * elsewhere startPool has already waited, and this resolves at once.
+ */
+export async function poolReady(timeoutMs = TIMEOUT_MS): Promise<PoolInfo> {
+  const t0 = Date.now();
+  while (pending) {
+    checkStarted();
+    if (!pending) break;
+    if (Date.now() - t0 > timeoutMs) {
+      const why = `workers did not start within ${timeoutMs} ms`;
+      stopPool();
+      reason = why;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return poolInfo();
 }
 
 /** Whether sgemmParallel would split this product: the pool is on, the product is big and wide enough, and (old modules) spill-free. */
 export function poolSplits(M: number, N: number, K: number, csC: number): boolean {
+  if (pending) checkStarted();
+  if (pending) return false;
   const T = threads.length;
   if (T < 2 || 2 * M * N * K < minFlops || N < 2 * NR * T) return false;
   return spillParam || (M % MR === 0 && N % NR === 0 && csC === 1);
@@ -340,7 +395,7 @@ function runJob(nb: number, what: string): void {
       throw new TensorError('sgemmParallel', `${what}: ${late.join(', ')} did not finish within ${timeoutMs} ms; the pool was stopped`);
     }
     Atomics.store(J, JSLEEP, 1);
-    Atomics.wait(J, FIN, f, left);
+    waitOn(J, FIN, f, left);
     Atomics.store(J, JSLEEP, 0);
   }
   if (err !== null) throw err;
@@ -399,8 +454,9 @@ export function sgemmPackedParallel(
 
 /** One round trip to every worker with no work (the per-call sync cost); false when the pool is off. */
 export function poolPing(): boolean {
+  if (pending) checkStarted();
   const T = threads.length;
-  if (T < 2) return false;
+  if (T < 2 || pending) return false;
   const s: number[] = [];
   for (let t = 0; t < T - 1; t++) s.push(post(threads[t].I, CMD_NOOP));
   for (let t = 0; t < T - 1; t++) {
@@ -412,7 +468,7 @@ export function poolPing(): boolean {
       const left = timeoutMs - (Date.now() - t0);
       if (left <= 0) throw new TensorError('poolPing', `worker ${t} did not answer within ${timeoutMs} ms`);
       Atomics.store(I, MSLEEP, 1);
-      Atomics.wait(I, DONE, Atomics.load(I, DONE), Math.min(left, 10));
+      waitOn(I, DONE, Atomics.load(I, DONE), Math.min(left, 10));
       Atomics.store(I, MSLEEP, 0);
     }
   }
