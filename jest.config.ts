@@ -8,7 +8,7 @@ const config: Config = {
   testMatch: ['**/test/**/*.test.ts'],
   // Transpile only (isolatedModules): type errors are caught by `tsc -b`, which `npm test` runs first.
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.base.json', isolatedModules: true, diagnostics: false }] },
-  moduleNameMapper: { '^@unfold/(tensor|autodiff|rnn)$': '<rootDir>/packages/$1/src/index.ts' },
+  moduleNameMapper: { '^@unfold/(tensor|autodiff|rnn|cli)$': '<rootDir>/packages/$1/src/index.ts', '^@unfold/rnn/node$': '<rootDir>/packages/rnn/src/node/index.ts' },
   modulePathIgnorePatterns: ['<rootDir>/packages/.*/dist', '<rootDir>/benchmarks/dist', '<rootDir>/examples/dist'],
   testTimeout: 120000,
 };

@@ -17,7 +17,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { Tensor } from '@unfold/tensor';
 import { Tape, backward } from '@unfold/autodiff';
-import { Adam, CharRNN, CharState, clipGradNorm, detachState, linePlot, writeSvg } from '@unfold/rnn';
+import { Adam, CharRNN, CharState, clipGradNorm, detachState, linePlot } from '@unfold/rnn';
+import { writeSvg } from '@unfold/rnn/node';
 import { collectGarbage } from './harness/memory';
 import { median } from './harness/stats';
 

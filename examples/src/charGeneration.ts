@@ -5,7 +5,8 @@
 //
 //   npx tsc -b && node examples/dist/charGeneration.js
 import { Rng } from '@unfold/tensor';
-import { CharLMTask, CharRNN, CharVocab, LogMode, fit, loadDefaultCorpus, sampleIds, splitText } from '@unfold/rnn';
+import { CharLMTask, CharRNN, CharVocab, LogMode, fit, sampleIds, splitText } from '@unfold/rnn';
+import { loadDefaultCorpus } from '@unfold/cli';
 import { sayer } from './common';
 
 export interface GenerateOptions {

@@ -10,7 +10,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Rng } from '@unfold/tensor';
-import { CharLMTask, CharRNN, CharVocab, CellName, fit, loadTextFile, splitText } from '@unfold/rnn';
+import { CharLMTask, CharRNN, CharVocab, CellName, fit, splitText } from '@unfold/rnn';
+import { loadTextFile } from '@unfold/rnn/node';
 
 export function paramCount(cell: CellName, V: number, H: number, L: number): number {
   const G = cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1;

@@ -20,10 +20,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Rng } from '@unfold/tensor';
-import {
-  Adam, SEQ2SEQ_VOCAB, bucketByLength, cosine, Seq2Seq, Seq2SeqAttention, Seq2SeqDataset, clipGradNorm, computeGradients, heatmap, makeReverseDataset,
-  makeSeq2SeqBatch, tokensToString, writeSvg,
-} from '@unfold/rnn';
+import { Adam, SEQ2SEQ_VOCAB, bucketByLength, cosine, Seq2Seq, Seq2SeqAttention, Seq2SeqDataset, clipGradNorm, computeGradients, heatmap, makeReverseDataset, makeSeq2SeqBatch, tokensToString } from '@unfold/rnn';
+import { writeSvg } from '@unfold/rnn/node';
 
 export interface ReversalOptions {
   minLen?: number;

@@ -10,7 +10,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Rng, Tensor } from '@unfold/tensor';
-import { Adam, CharRNN, CharTransformer, CharVocab, Module, clipGradNorm, computeGradients, linePlot, loadTextFile, splitText } from '@unfold/rnn';
+import { Adam, CharRNN, CharTransformer, CharVocab, Module, clipGradNorm, computeGradients, linePlot, splitText } from '@unfold/rnn';
+import { loadTextFile } from '@unfold/rnn/node';
 import { matchHidden } from '../charQuality';
 import { FIGURES, parseArgs, saveFigure, seconds, table } from './common';
 

@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Rng, Tensor, TensorError, zeros } from '@unfold/tensor';
 import * as ad from '@unfold/autodiff';
-import { Adam, CellStep, GRU, LSTM, Linear, Module, Optimizer, RecurrentLayer, SimpleRNN, cellStep, clipGradNorm, computeGradients, writeSvg } from '@unfold/rnn';
+import { Adam, CellStep, GRU, LSTM, Linear, Module, Optimizer, RecurrentLayer, SimpleRNN, cellStep, clipGradNorm, computeGradients } from '@unfold/rnn';
+import { writeSvg } from '@unfold/rnn/node';
 
 export type ExpCell = 'rnn' | 'irnn' | 'lstm' | 'gru';
 export const CELL_LABEL: Record<ExpCell, string> = { rnn: 'vanilla RNN (tanh)', irnn: 'IRNN (relu, W_hh = I)', lstm: 'LSTM', gru: 'GRU' };

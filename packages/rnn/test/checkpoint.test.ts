@@ -2,7 +2,8 @@ import { DType, Rng, Tensor, normal, tensor, zeros } from '@unfold/tensor';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Checkpoint, CheckpointError, CheckpointErrorCode, loadCheckpoint, packOptimizerState, saveCheckpoint, unpackOptimizerState } from '../src/checkpoint';
+import { Checkpoint, CheckpointError, CheckpointErrorCode, packOptimizerState, unpackOptimizerState } from '../src/checkpoint';
+import { loadCheckpoint, saveCheckpoint } from '../src/node';
 import { Param, createOptimizer } from '../src/optim';
 
 let root: string;
@@ -154,7 +155,7 @@ describe('corruption: each case has its own error', () => {
     ['newer version', () => editManifest((m) => (m.version = 2)), 'version', /has format version 2; this code reads version 1/],
     ['field missing', () => editManifest((m) => delete m.tensors[1].dtype), 'bad-manifest', /tensors\[1\] \('decoder.weight'\) has dtype undefined/],
     ['duplicate name', () => editManifest((m) => (m.tensors[1].name = 'weight_ih_l0')), 'bad-manifest', /\('weight_ih_l0'\) appears twice/],
-    ['truncated binary', () => fs.truncateSync(binPath(), fs.statSync(binPath()).size - 4), 'truncated', /has \d+ bytes, the manifest declares \d+: the file is truncated/],
+    ['truncated binary', () => fs.truncateSync(binPath(), fs.statSync(binPath()).size - 4), 'truncated', /has \d+ bytes, the manifest declares \d+: the data is truncated/],
     ['trailing bytes', () => fs.appendFileSync(binPath(), Buffer.alloc(8)), 'trailing-bytes', /8 unexpected trailing bytes/],
     ['flipped byte', () => {
       const b = fs.readFileSync(binPath());

@@ -1,7 +1,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CharVocab, DEFAULT_CORPUS_FILES, gutenbergDir, loadDefaultCorpus, loadTextFile, splitText } from '@unfold/rnn';
+import { CharVocab, splitText } from '@unfold/rnn';
+import { loadTextFile } from '@unfold/rnn/node';
+import { DEFAULT_CORPUS_FILES, gutenbergDir, loadDefaultCorpus } from '@unfold/cli';
 
 let tmp: string;
 beforeAll(() => {

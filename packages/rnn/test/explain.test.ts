@@ -1,4 +1,4 @@
-import { buildExplainModel, explain, explainStateGradNorms, ExplainModel } from '../src/cli/explain';
+import { buildExplainModel, explain, explainStateGradNorms, ExplainModel } from '../src/explain';
 
 /** Hand-derived BPTT for the tiny vanilla RNN (min-char-rnn style, plain float64 loops): ‖∂L/∂h_t‖, t = 1 … T. */
 function handBptt(m: ExplainModel): number[] {

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CharLMTask, CharRNN, CharVocab, fit, loadCheckpoint } from '@unfold/rnn';
+import { CharLMTask, CharRNN, CharVocab, fit } from '@unfold/rnn';
+import { directoryStore, loadCheckpoint } from '@unfold/rnn/node';
 
 const text = 'the quick brown fox jumps over the lazy dog. '.repeat(40);
 const vocab = CharVocab.fromText(text);
@@ -34,9 +35,9 @@ describe('fit', () => {
     const a = setup();
     const full = fit(a.model, a.task, { steps: 12, log: 'none', optimizer: { name: 'adam', lr: 5e-3 } });
     const b = setup();
-    fit(b.model, b.task, { steps: 5, log: 'none', optimizer: { name: 'adam', lr: 5e-3 }, checkpointDir: dir });
+    fit(b.model, b.task, { steps: 5, log: 'none', optimizer: { name: 'adam', lr: 5e-3 }, checkpoint: directoryStore(dir) });
     const c = setup(); // a fresh process would build the same objects, then resume
-    const rest = fit(c.model, c.task, { steps: 12, log: 'none', optimizer: { name: 'adam', lr: 5e-3 }, checkpointDir: dir, resume: true });
+    const rest = fit(c.model, c.task, { steps: 12, log: 'none', optimizer: { name: 'adam', lr: 5e-3 }, checkpoint: directoryStore(dir), resume: true });
     expect(rest.history.map((h) => h.loss)).toEqual(full.history.map((h) => h.loss));
     const wa = a.model.stateDict();
     const wc = c.model.stateDict();
@@ -83,7 +84,7 @@ describe('fit', () => {
     expect(() => fit(model, task, { steps: 1, optimizer: { name: 'adam', lr: -1 } })).toThrow(/lr/);
     const file = path.join(tmp(), 'a-file');
     fs.writeFileSync(file, 'x');
-    expect(() => fit(model, task, { steps: 1, checkpointDir: path.join(file, 'ckpt'), log: 'none' })).toThrow(/^fit: checkpoint folder .*a-file\/ckpt is not writable/);
+    expect(() => fit(model, task, { steps: 1, checkpoint: directoryStore(path.join(file, 'ckpt')), log: 'none' })).toThrow(/^directoryStore: checkpoint folder .*a-file\/ckpt is not writable/);
     expect(() => new CharLMTask(model, { train: train.subarray(0, 30), batchSize: 4, seqLen: 10 })).toThrow('CharLMTask: the training text (30 characters) is too short');
   });
 });

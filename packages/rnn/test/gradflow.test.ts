@@ -6,8 +6,8 @@ import * as ad from '@unfold/autodiff';
 import { Tape, backward, unroll } from '@unfold/autodiff';
 import { GRU, LSTM, SimpleRNN, CharRNN, COMPOSED, lstmFused } from '../src';
 import { flowAt, gradientFlow, randomReadout } from '../src/gradflow';
-import { GRADFLOW_COMMAND } from '../src/cli/gradflow';
-import { parseFlags } from '../src/cli/args';
+import { GRADFLOW_COMMAND } from '../../cli/src/gradflow';
+import { parseFlags } from '../../cli/src/args';
 
 const I = 4;
 const x64 = (T: number, B: number, seed = 1) => normal([T, B, I], 0, 1, { rng: new Rng(seed), dtype: 'float64' });

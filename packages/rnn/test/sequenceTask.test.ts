@@ -5,6 +5,7 @@ import { Rng, TensorError, full, permutation } from '@unfold/tensor';
 import * as ad from '@unfold/autodiff';
 import { Embedding, Linear, Module, fit, paddingFraction } from '@unfold/rnn';
 import { SequenceBatch, SequenceExample, SequenceTask } from '../src/train/sequenceTask';
+import { directoryStore } from '@unfold/rnn/node';
 
 function examples(n: number, seed: number, maxLen = 30): SequenceExample[] {
   const rng = new Rng(seed);
@@ -163,9 +164,9 @@ describe('SequenceTask', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unfold-seqtask-'));
     try {
       const b = setup();
-      fit(b.model, b.task, { steps: 9, checkpointDir: dir, ...opts }); // stops mid-epoch 1 (7 batches per epoch)
+      fit(b.model, b.task, { steps: 9, checkpoint: directoryStore(dir), ...opts }); // stops mid-epoch 1 (7 batches per epoch)
       const c = setup();
-      const rest = fit(c.model, c.task, { steps: 20, checkpointDir: dir, resume: true, ...opts });
+      const rest = fit(c.model, c.task, { steps: 20, checkpoint: directoryStore(dir), resume: true, ...opts });
       expect(rest.history.map((h) => h.loss)).toEqual(full.history.map((h) => h.loss));
       expect(c.task.validate()).toBe(a.task.validate());
     } finally {

@@ -3,7 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import fc from 'fast-check';
 import { TensorError } from '@unfold/tensor';
-import { PALETTE, fmtNum, heatmap, linePlot, linearTicks, logTicks, makeAxis, tightAxis, viridis, writeSvg } from '../src/viz';
+import { PALETTE, fmtNum, heatmap, linePlot, linearTicks, logTicks, makeAxis, tightAxis, viridis } from '../src/viz';
+import { writeSvg } from '../src/node';
 import { segments } from '../src/viz/line';
 
 /**

@@ -1,9 +1,8 @@
 import { DType, TypedArray, allocArray } from '@unfold/tensor';
-import { endianness } from 'node:os';
 
-// The file is little-endian. On a little-endian host (x86, ARM as Node runs it) the typed
-// array's bytes are the file's bytes; elsewhere each element goes through a DataView.
-const LITTLE = endianness() === 'LE';
+// The format is little-endian. On a little-endian host (x86, ARM as JS engines run it) the
+// typed array's bytes are the file's bytes; elsewhere each element goes through a DataView.
+const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Writes `a`'s elements little-endian into `out` at byteOffset. */
 export function writeLE(a: TypedArray, out: Uint8Array, byteOffset: number): void {

@@ -1,6 +1,10 @@
-// Checkpoints: a directory holding manifest.json (format, tensor index, meta, SHA-256) and
-// tensors.bin (little-endian raw data), written atomically and verified on load.
-export { Checkpoint, CheckpointError, CheckpointErrorCode, Manifest, TensorEntry, JsonValue, JsonObject, FORMAT_NAME, FORMAT_VERSION } from './format';
-export { saveCheckpoint, SaveOptions, SaveStage } from './save';
-export { loadCheckpoint } from './load';
+// Checkpoints as bytes (browser and Node alike): a manifest (format, tensor index, meta,
+// SHA-256) and little-endian raw data, verified on load. The crash-safe directory layout
+// (manifest.json + tensors.bin) is the Node wrapper in '@unfold/rnn/node'.
+export {
+  Checkpoint, CheckpointError, CheckpointErrorCode, Manifest, TensorEntry, JsonValue, JsonObject, FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE, BINARY_FILE, checkJson,
+} from './format';
+export { encodeCheckpoint, decodeCheckpoint, encodeParts, decodeParts, parseManifest, CONTAINER_MAGIC, CONTAINER_VERSION } from './codec';
+export { CheckpointStore, memoryStore } from './store';
+export { sha256, sha256Hex } from './sha256';
 export { packOptimizerState, unpackOptimizerState, OptimizerMeta } from './optimizer';

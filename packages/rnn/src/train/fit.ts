@@ -1,14 +1,12 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Tensor, TensorError } from '@unfold/tensor';
-import { Checkpoint, JsonObject, loadCheckpoint, packOptimizerState, saveCheckpoint, unpackOptimizerState } from '../checkpoint';
+import { Checkpoint, CheckpointStore, JsonObject, packOptimizerState, unpackOptimizerState } from '../checkpoint';
 import { Module } from '../nn/module';
 import { Optimizer } from '../optim/optimizer';
 import { clipGradNorm, clipGradValue } from '../optim/clip';
 import { createOptimizer } from '../optim/create';
 import { Schedule } from '../optim/schedules';
 import { computeGradients } from './gradients';
-import { LogMode, Progress } from './progress';
+import { LogMode, Progress, ProgressReporter } from './progress';
 import { Task } from './task';
 
 export interface StepRecord { step: number; loss: number; gradNorm: number; lr: number }
@@ -33,17 +31,31 @@ export interface FitOptions {
   valEvery?: number;
   /** Stop when validation loss has not improved by minDelta for `patience` validations; restore the best weights. */
   earlyStopping?: { patience: number; minDelta?: number; restoreBest?: boolean };
-  /** Save a checkpoint here every `checkpointEvery` steps and at the end; with `resume`, continue from it. */
-  checkpointDir?: string;
+  /**
+   * Save a checkpoint to this store every `checkpointEvery` steps and at the end; with
+   * `resume`, continue from the one it holds. In Node: `directoryStore(dir)` from
+   * '@unfold/rnn/node'; in a page: `memoryStore()` or your own (see CheckpointStore).
+   */
+  checkpoint?: CheckpointStore;
+  /** Removed from the portable library: use `checkpoint: directoryStore(dir)` from '@unfold/rnn/node'. */
+  checkpointDir?: never;
   checkpointEvery?: number;
   resume?: boolean;
   /** Stored in the checkpoint's meta as `config` (model config etc.); `unfold sample` rebuilds the model from it. */
   config?: JsonObject;
-  log?: LogMode;
+  /** Progress display: a mode of the built-in reporter (on stderr in Node, the console elsewhere) or your own reporter. */
+  log?: LogMode | ProgressReporter;
   logEvery?: number;
   checkNumerics?: boolean;
   onStep?: (r: StepRecord) => void;
   onValidation?: (r: ValRecord) => void;
+  /** Stop at the next step boundary once this signal is aborted (an AbortSignal or anything with `aborted`); the run ends with stopReason 'aborted' and still saves. */
+  signal?: { readonly aborted: boolean };
+}
+
+export interface FitAsyncOptions extends FitOptions {
+  /** Yield to the event loop after every this many steps (default 1), so a page stays responsive and callbacks can draw. */
+  yieldEvery?: number;
 }
 
 export interface FitResult {
@@ -53,11 +65,11 @@ export interface FitResult {
   bestValLoss: number | null;
   bestStep: number | null;
   stoppedEarly: boolean;
-  stopReason: 'steps' | 'epochs' | 'time' | 'early-stopping';
+  stopReason: 'steps' | 'epochs' | 'time' | 'early-stopping' | 'aborted';
   seconds: number;
 }
 
-const KNOWN = ['steps', 'epochs', 'timeBudgetSec', 'optimizer', 'schedule', 'clipNorm', 'clipValue', 'valEvery', 'earlyStopping', 'checkpointDir', 'checkpointEvery', 'resume', 'config', 'log', 'logEvery', 'checkNumerics', 'onStep', 'onValidation'];
+const KNOWN = ['steps', 'epochs', 'timeBudgetSec', 'optimizer', 'schedule', 'clipNorm', 'clipValue', 'valEvery', 'earlyStopping', 'checkpoint', 'checkpointEvery', 'resume', 'config', 'log', 'logEvery', 'checkNumerics', 'onStep', 'onValidation', 'signal'];
 
 /**
  * The training loop, as Keras' fit: for each step, take the task's next batch, record the
@@ -66,23 +78,71 @@ const KNOWN = ['steps', 'epochs', 'timeBudgetSec', 'optimizer', 'schedule', 'cli
  * stop early, checkpoint. A run resumed from a checkpoint continues bit-identically.
  */
 export function fit<B, S>(model: Module, task: Task<B, S>, o: FitOptions = {}): FitResult {
-  const unknown = Object.keys(o).filter((k) => !KNOWN.includes(k));
-  if (unknown.length) throw new TensorError('fit', `unknown option ${unknown.join(', ')} (valid: ${KNOWN.join(', ')})`);
-  if (o.steps === undefined && o.epochs === undefined && o.timeBudgetSec === undefined) throw new TensorError('fit', 'give steps, epochs or timeBudgetSec');
+  const run = steps(model, task, o, 'fit', KNOWN);
+  for (;;) {
+    const r = run.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * fit for a page (or any event loop): the same loop, the same numbers, but it yields to the
+ * event loop every `yieldEvery` steps, so input events, drawing and `onStep` callbacks run
+ * while it trains, and `signal` can stop it. Resolves with fit's FitResult.
+ */
+export async function fitAsync<B, S>(model: Module, task: Task<B, S>, o: FitAsyncOptions = {}): Promise<FitResult> {
+  const { yieldEvery = 1, ...rest } = o;
+  if (!Number.isInteger(yieldEvery) || yieldEvery < 1) throw new TensorError('fitAsync', `yieldEvery must be a positive integer, got ${yieldEvery}`);
+  const run = steps(model, task, rest, 'fitAsync', [...KNOWN, 'yieldEvery']);
+  for (let k = 1; ; k++) {
+    const r = run.next();
+    if (r.done) return r.value;
+    if (k % yieldEvery === 0) await yieldToEventLoop();
+  }
+}
+
+/** A macrotask turn (MessageChannel: no 4 ms timer clamp; setTimeout where there is none). */
+function yieldToEventLoop(): Promise<void> {
+  const MC = (globalThis as unknown as { MessageChannel?: new () => { port1: { onmessage: (() => void) | null; close(): void }; port2: { postMessage(v: unknown): void; close(): void } } }).MessageChannel;
+  if (MC === undefined) return new Promise((r) => setTimeout(r, 0));
+  return new Promise((resolve) => {
+    const ch = new MC();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      ch.port2.close();
+      resolve();
+    };
+    ch.port2.postMessage(0);
+  });
+}
+
+/** The loop itself, one `yield` after each optimizer step: fit drives it straight through, fitAsync with event-loop turns between. */
+function* steps<B, S>(model: Module, task: Task<B, S>, o: FitOptions, op: string, known: string[]): Generator<void, FitResult> {
+  if ('checkpointDir' in o) {
+    throw new TensorError(op, "checkpointDir is Node-only and lives outside the portable library: pass checkpoint: directoryStore(dir), with directoryStore from '@unfold/rnn/node'");
+  }
+  const unknown = Object.keys(o).filter((k) => !known.includes(k));
+  if (unknown.length) throw new TensorError(op, `unknown option ${unknown.join(', ')} (valid: ${known.join(', ')})`);
+  if (o.steps === undefined && o.epochs === undefined && o.timeBudgetSec === undefined) throw new TensorError(op, 'give steps, epochs or timeBudgetSec');
   for (const k of ['steps', 'epochs', 'valEvery', 'checkpointEvery', 'logEvery'] as const) {
     const v = o[k];
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new TensorError('fit', `${k} must be a positive integer, got ${v}`);
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new TensorError(op, `${k} must be a positive integer, got ${v}`);
   }
   for (const k of ['clipNorm', 'clipValue', 'timeBudgetSec'] as const) {
     const v = o[k];
-    if (v !== undefined && !(v > 0)) throw new TensorError('fit', `${k} must be positive, got ${v}`);
+    if (v !== undefined && !(v > 0)) throw new TensorError(op, `${k} must be positive, got ${v}`);
   }
-  if (o.earlyStopping && !task.validate) throw new TensorError('fit', `earlyStopping needs validation data, and task '${task.name}' has none`);
-  if (o.earlyStopping && !(Number.isInteger(o.earlyStopping.patience) && o.earlyStopping.patience >= 1)) throw new TensorError('fit', 'earlyStopping.patience must be a positive integer');
+  if (o.earlyStopping && !task.validate) throw new TensorError(op, `earlyStopping needs validation data, and task '${task.name}' has none`);
+  if (o.earlyStopping && !(Number.isInteger(o.earlyStopping.patience) && o.earlyStopping.patience >= 1)) throw new TensorError(op, 'earlyStopping.patience must be a positive integer');
 
   const params = model.parameters();
   const opt = o.optimizer instanceof Optimizer ? o.optimizer : createOptimizer(String(o.optimizer?.name ?? 'adam'), params, optimizerOpts(o.optimizer));
-  if (o.checkpointDir) checkWritable(o.checkpointDir);
+  const store = o.checkpoint;
+  if (store !== undefined && (store === null || typeof store.save !== 'function' || typeof store.load !== 'function')) {
+    throw new TensorError(op, 'checkpoint must be a CheckpointStore { save(ckpt), load() } (directoryStore(dir) from \'@unfold/rnn/node\', or memoryStore())');
+  }
+  if (o.resume && store === undefined) throw new TensorError(op, 'resume needs a checkpoint store to resume from (checkpoint: ...)');
+  store?.check?.();
 
   const history: StepRecord[] = [];
   const validation: ValRecord[] = [];
@@ -90,23 +150,25 @@ export function fit<B, S>(model: Module, task: Task<B, S>, o: FitOptions = {}): 
   let best: { loss: number; step: number; weights: Record<string, Tensor> } | null = null;
   let sinceBest = 0;
   let state: S | undefined;
-  if (o.resume && o.checkpointDir && fs.existsSync(o.checkpointDir)) {
-    const r = restore(o.checkpointDir, model, opt, task);
+  const saved = o.resume && store ? store.load() : null;
+  if (saved !== null) {
+    const r = restore(saved, store?.describe ?? 'the checkpoint', model, opt, task);
     step = r.step;
     history.push(...r.history);
     validation.push(...r.validation);
     state = r.state as S | undefined;
   }
 
-  const progress = new Progress(o.log ?? 'auto', o.logEvery ?? 50);
+  const progress: ProgressReporter = typeof o.log === 'object' && o.log !== null ? o.log : new Progress(o.log ?? 'auto', o.logEvery ?? 50);
   const t0 = Date.now();
   const startStep = step;
   let stopReason: FitResult['stopReason'] = 'steps';
-  const save = () => o.checkpointDir && saveTraining(o.checkpointDir, model, opt, task, step, history, validation, state, o.config ?? {});
+  const save = () => store?.save(trainingCheckpoint(model, opt, task, step, history, validation, state, o.config ?? {}));
 
   for (;;) {
     if (o.steps !== undefined && step >= o.steps) { stopReason = 'steps'; break; }
     if (o.timeBudgetSec !== undefined && (Date.now() - t0) / 1000 >= o.timeBudgetSec) { stopReason = 'time'; break; }
+    if (o.signal?.aborted) { stopReason = 'aborted'; break; }
     const { batch, resetState, epoch } = task.next(step);
     if (o.epochs !== undefined && epoch >= o.epochs) { stopReason = 'epochs'; break; }
     if (resetState) state = undefined;
@@ -114,7 +176,7 @@ export function fit<B, S>(model: Module, task: Task<B, S>, o: FitOptions = {}): 
     if (o.schedule) opt.lr = o.schedule(step);
     const r = computeGradients(model, () => task.loss(batch, state), { checkNumerics: o.checkNumerics });
     const loss = r.loss.item();
-    if (!Number.isFinite(loss)) throw new TensorError('fit', `loss is ${loss} at step ${step}; lower the learning rate, clip gradients, or run with checkNumerics to find the op`);
+    if (!Number.isFinite(loss)) throw new TensorError(op, `loss is ${loss} at step ${step}; lower the learning rate, clip gradients, or run with checkNumerics to find the op`);
     const gradNorm = clipGradNorm(params, o.clipNorm ?? Infinity);
     if (o.clipValue !== undefined) clipGradValue(params, o.clipValue);
     opt.step();
@@ -149,6 +211,7 @@ export function fit<B, S>(model: Module, task: Task<B, S>, o: FitOptions = {}): 
       }
     }
     if (o.checkpointEvery && step % o.checkpointEvery === 0) save();
+    yield;
   }
   progress.done();
   if (best && o.earlyStopping?.restoreBest !== false) model.loadStateDict(best.weights);
@@ -172,19 +235,8 @@ function cloneWeights(m: Module): Record<string, Tensor> {
   return out;
 }
 
-/** Fails early, before any training, when the checkpoint folder cannot be written. */
-function checkWritable(dir: string): void {
-  const parent = path.dirname(path.resolve(dir));
-  try {
-    fs.mkdirSync(parent, { recursive: true });
-    fs.accessSync(parent, fs.constants.W_OK);
-  } catch (e) {
-    throw new TensorError('fit', `checkpoint folder ${dir} is not writable: ${(e as Error).message}`);
-  }
-}
-
 /** Model weights, optimizer state, task (data position + RNG) state, step, history and carried state. */
-export function saveTraining(dir: string, model: Module, opt: Optimizer, task: Task<unknown, unknown>, step: number, history: StepRecord[], validation: ValRecord[], state: unknown, config: JsonObject): void {
+export function trainingCheckpoint(model: Module, opt: Optimizer, task: Task<unknown, unknown>, step: number, history: StepRecord[], validation: ValRecord[], state: unknown, config: JsonObject): Checkpoint {
   const tensors: Record<string, Tensor> = {};
   for (const [k, v] of Object.entries(model.stateDict())) tensors[`model.${k}`] = v;
   const st = state as Record<string, Tensor | undefined> | undefined;
@@ -197,11 +249,10 @@ export function saveTraining(dir: string, model: Module, opt: Optimizer, task: T
     },
   };
   ckpt = packOptimizerState(ckpt, opt.stateDict());
-  saveCheckpoint(dir, ckpt);
+  return ckpt;
 }
 
-function restore(dir: string, model: Module, opt: Optimizer, task: Task<unknown, unknown>) {
-  const ckpt = loadCheckpoint(dir);
+function restore(ckpt: Checkpoint, dir: string, model: Module, opt: Optimizer, task: Task<unknown, unknown>) {
   const meta = ckpt.meta as JsonObject;
   if (meta.kind !== 'unfold-training') throw new TensorError('fit', `${dir} is not a training checkpoint (kind ${String(meta.kind)})`);
   const weights: Record<string, Tensor> = {};

@@ -15,12 +15,49 @@ export interface ProgressInfo {
   extra?: string;
 }
 
-export class Progress {
+/** What fit reports progress to: the built-in Progress below, or your own (a page draws a curve from `update`). */
+export interface ProgressReporter {
+  update(p: ProgressInfo): void;
+  /** A line of its own: validation results, early stopping. */
+  note(line: string): void;
+  done(): void;
+}
+
+/** Where the built-in reporter writes: a terminal stream (Node's process.stderr fits) or anything with `write`. */
+export interface TextSink {
+  write(s: string): unknown;
+  isTTY?: boolean;
+}
+
+/**
+ * The default sink: the host's stderr stream where there is one (Node), else the console,
+ * one call per line (a browser's console has no carriage return to redraw a bar with).
+ */
+export function defaultSink(): TextSink {
+  const p = (globalThis as { process?: { stderr?: TextSink } }).process;
+  if (p?.stderr && typeof p.stderr.write === 'function') return p.stderr;
+  let buf = '';
+  const c = (globalThis as { console?: { log(s: string): void } }).console;
+  return {
+    write(s: string) {
+      buf += s;
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        c?.log(buf.slice(0, i).replace(/^.*\r/, ''));
+        buf = buf.slice(i + 1);
+      }
+    },
+  };
+}
+
+export class Progress implements ProgressReporter {
   private lastLine = 0;
   private readonly mode: Exclude<LogMode, 'auto'>;
+  private readonly out: TextSink;
 
-  constructor(mode: LogMode, private readonly every: number, private readonly out: NodeJS.WriteStream = process.stderr) {
-    this.mode = mode === 'auto' ? (out.isTTY ? 'bar' : 'lines') : mode;
+  constructor(mode: LogMode, private readonly every: number, out?: TextSink) {
+    this.out = out ?? defaultSink();
+    this.mode = mode === 'auto' ? (this.out.isTTY ? 'bar' : 'lines') : mode;
   }
 
   update(p: ProgressInfo): void {

@@ -1,8 +1,9 @@
 import { Rng, TensorError } from '@unfold/tensor';
-import { splitText, loadTextFile, loadDefaultCorpus } from '../data/corpus';
-import { sampleIds } from '../models/sample';
 import { FlagSpec, FlagValues, UsageError } from './args';
 import { loadRun, unigramLoss } from './run';
+import { splitText, sampleIds } from '@unfold/rnn';
+import { loadTextFile } from '@unfold/rnn/node';
+import { loadDefaultCorpus } from './corpus';
 
 export const SAMPLE_FLAGS: Record<string, FlagSpec> = {
   run: { kind: 'string', help: 'run folder (or checkpoint folder) written by unfold train' },

@@ -1,17 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Rng, TensorError } from '@unfold/tensor';
-import { CharVocab } from '../data/vocab';
-import { JsonObject } from '../checkpoint';
-import { loadDefaultCorpus, loadTextFile, splitText } from '../data/corpus';
-import { CELL_NAMES, CharRNN, CharRNNOptions } from '../models/charRnn';
-import { sampleIds } from '../models/sample';
-import { CharLMTask } from '../train/charLmTask';
-import { fit, FitResult } from '../train/fit';
-import { linePlot } from '../viz';
 import { FlagSpec, FlagValues, UsageError } from './args';
 import { RunConfig, defaultRunDir, unigramLoss } from './run';
-import { writeFileAtomic } from '../viz/write';
+import { CharVocab, JsonObject, splitText, CELL_NAMES, CharRNN, CharRNNOptions, sampleIds, CharLMTask, fit, FitResult, linePlot } from '@unfold/rnn';
+import { directoryStore, loadTextFile, writeFileAtomic } from '@unfold/rnn/node';
+import { loadDefaultCorpus } from './corpus';
 
 export const TRAIN_FLAGS: Record<string, FlagSpec> = {
   cell: { kind: 'string', help: 'recurrent cell', default: 'lstm', choices: CELL_NAMES },
@@ -78,7 +72,7 @@ export function trainCommand(f: FlagValues): number {
     const res = fit(model, task, {
       steps: f.steps as number, timeBudgetSec: f.time as number, optimizer: { name: f.optimizer as string, lr: f.lr as number },
       clipNorm: (f.clip as number) > 0 ? (f.clip as number) : undefined, valEvery: f['val-every'] as number,
-      checkpointDir: path.join(out, 'checkpoint'), checkpointEvery: 200, resume, config: config as unknown as JsonObject, log: f.log as 'auto',
+      checkpoint: directoryStore(path.join(out, 'checkpoint')), checkpointEvery: 200, resume, config: config as unknown as JsonObject, log: f.log as 'auto',
     });
     created = false; // a checkpoint now exists: keep the folder whatever happens next
     const finalVal = task.validate();

@@ -1,9 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tensor, TensorError } from '@unfold/tensor';
-import { loadCheckpoint } from '../checkpoint';
-import { CharVocab } from '../data/vocab';
-import { CharRNN, CharRNNOptions } from '../models/charRnn';
+import { CharVocab, CharRNN, CharRNNOptions } from '@unfold/rnn';
+import { loadCheckpoint } from '@unfold/rnn/node';
 
 /** The model configuration a run stores in its checkpoint, enough to rebuild the model. */
 export interface RunConfig {

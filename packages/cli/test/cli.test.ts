@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { main } from '../src/cli/main';
+import { main } from '../src/main';
 
 /** Runs the CLI in-process, capturing what it writes. */
 function run(args: string[]): { code: number; out: string; err: string } {

@@ -3,15 +3,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Rng, TensorError, normal } from '@unfold/tensor';
-import { CharVocab } from '../data/vocab';
-import { loadDefaultCorpus, loadTextFile } from '../data/corpus';
-import { GRU, LSTM, RecurrentLayer, SimpleRNN } from '../layers/recurrent';
-import { CharRNN, CharRNNOptions } from '../models/charRnn';
-import { Adam } from '../optim/adam';
-import { gradientFlow, flowAt, CharFlowInput } from '../gradflow';
-import { heatmap, linePlot, writeSvg } from '../viz';
 import { FlagSpec, FlagValues, UsageError } from './args';
 import { loadRun } from './run';
+import { CharVocab, GRU, LSTM, RecurrentLayer, SimpleRNN, CharRNN, CharRNNOptions, Adam, gradientFlow, flowAt, CharFlowInput, heatmap, linePlot } from '@unfold/rnn';
+import { loadTextFile, writeSvg } from '@unfold/rnn/node';
+import { loadDefaultCorpus } from './corpus';
 
 const CELLS = ['rnn', 'lstm', 'gru'] as const;
 type Cell = (typeof CELLS)[number];

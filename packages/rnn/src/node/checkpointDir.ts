@@ -1,11 +1,7 @@
-import { Tensor, TypedArray } from '@unfold/tensor';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeLE } from './bytes';
-import {
-  ALIGN, BINARY_FILE, BYTES_PER_ELEMENT, Checkpoint, CheckpointError, FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE, Manifest, TensorEntry, checkJson,
-} from './format';
+import { BINARY_FILE, Checkpoint, CheckpointError, CheckpointErrorCode, CheckpointStore, MANIFEST_FILE, decodeParts, encodeParts, parseManifest } from '../checkpoint';
 
 /** Points between the write steps, reported to `SaveOptions.onStage`. */
 export type SaveStage = 'binary-written' | 'manifest-written' | 'previous-moved-aside';
@@ -36,7 +32,7 @@ export function previousDir(dir: string): string {
  */
 export function saveCheckpoint(dir: string, ckpt: Checkpoint, opts: SaveOptions = {}): void {
   const op = 'saveCheckpoint';
-  const { binary, manifest } = encode(op, ckpt);
+  const { binary, manifest } = encodeParts(op, ckpt);
   const target = path.resolve(dir);
   const prev = previousDir(target);
   recoverInterruptedSave(target, prev);
@@ -57,7 +53,7 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint, opts: SaveOptions 
   try {
     writeDurable(path.join(tmp, BINARY_FILE), binary);
     opts.onStage?.('binary-written');
-    writeDurable(path.join(tmp, MANIFEST_FILE), Buffer.from(JSON.stringify(manifest, null, 1) + '\n', 'utf8'));
+    writeDurable(path.join(tmp, MANIFEST_FILE), new TextEncoder().encode(JSON.stringify(manifest, null, 1) + '\n'));
     opts.onStage?.('manifest-written');
     fsyncDir(tmp);
     if (fs.existsSync(target)) {
@@ -84,41 +80,6 @@ function recoverInterruptedSave(target: string, prev: string): void {
   else fs.renameSync(prev, target);
 }
 
-/** Validates the checkpoint and lays out the binary and its manifest. */
-function encode(op: string, ckpt: Checkpoint): { binary: Buffer; manifest: Manifest } {
-  if (ckpt === null || typeof ckpt !== 'object') throw new CheckpointError(op, 'invalid-input', `checkpoint must be { tensors, meta }, got ${typeof ckpt}`);
-  const { tensors, meta } = ckpt;
-  if (tensors === null || typeof tensors !== 'object') throw new CheckpointError(op, 'invalid-input', 'checkpoint.tensors must be a record of name → Tensor');
-  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) throw new CheckpointError(op, 'invalid-input', 'checkpoint.meta must be a JSON object');
-  checkJson(op, meta, 'meta');
-
-  const entries: TensorEntry[] = [];
-  const arrays: TypedArray[] = [];
-  let end = 0;
-  for (const [name, t] of Object.entries(tensors)) {
-    if (name === '') throw new CheckpointError(op, 'invalid-input', 'tensor names must be non-empty');
-    if (!(t instanceof Tensor)) throw new CheckpointError(op, 'invalid-input', `tensors['${name}'] is not a Tensor`);
-    const data = t.toTypedArray(); // row-major copy of any strided view
-    const byteOffset = Math.ceil(end / ALIGN) * ALIGN;
-    const byteLength = data.length * BYTES_PER_ELEMENT[t.dtype];
-    entries.push({ name, dtype: t.dtype, shape: t.shape.slice(), byteOffset, byteLength });
-    arrays.push(data);
-    end = byteOffset + byteLength;
-  }
-  const binary = Buffer.alloc(end);
-  entries.forEach((e, i) => writeLE(arrays[i], binary, e.byteOffset));
-  const sha256 = createHash('sha256').update(binary).digest('hex');
-  const manifest: Manifest = {
-    format: FORMAT_NAME,
-    version: FORMAT_VERSION,
-    byteOrder: 'little',
-    binary: { file: BINARY_FILE, byteLength: end, sha256 },
-    tensors: entries,
-    meta,
-  };
-  return { binary, manifest };
-}
-
 function writeDurable(file: string, data: Uint8Array): void {
   const fd = fs.openSync(file, 'wx');
   try {
@@ -143,5 +104,62 @@ function fsyncDir(dir: string): void {
     // EISDIR/EPERM on platforms without directory fsync
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+const OP = 'loadCheckpoint';
+
+/**
+ * Loads and verifies a checkpoint written by saveCheckpoint. Checks, in order, each failing
+ * with its own CheckpointError code: both files present; manifest is JSON of this format and
+ * version with well-formed fields; every tensor's byteLength = elements × dtype size and its
+ * bytes inside the declared binary; tensors.bin exactly the declared length (truncated /
+ * trailing bytes); its SHA-256. Tensors are decoded only after all checks pass, so there is
+ * never a half-loaded result. Returned tensors are fresh contiguous copies.
+ *
+ * If <dir> is missing but <dir>.prev holds a checkpoint, a save crashed between moving the
+ * previous checkpoint aside and putting the new one in place: that previous one is loaded.
+ */
+export function loadCheckpoint(dir: string): Checkpoint {
+  let root = path.resolve(dir);
+  const prev = previousDir(root);
+  if (!fs.existsSync(root) && fs.existsSync(path.join(prev, MANIFEST_FILE))) root = prev;
+  const manifestPath = path.join(root, MANIFEST_FILE);
+  const binaryPath = path.join(root, BINARY_FILE);
+  const fail = (code: CheckpointErrorCode, detail: string): never => {
+    throw new CheckpointError(OP, code, detail);
+  };
+  if (!fs.existsSync(root)) fail('missing-file', `no checkpoint at ${root} (directory does not exist)`);
+  if (!fs.existsSync(manifestPath)) fail('missing-file', `${manifestPath} is missing`);
+  if (!fs.existsSync(binaryPath)) fail('missing-file', `${binaryPath} is missing`);
+  const manifest = parseManifest(OP, fs.readFileSync(manifestPath, 'utf8'), manifestPath);
+  return decodeParts(OP, manifest, fs.readFileSync(binaryPath), binaryPath);
+}
+
+/** Whether `dir` (or the `<dir>.prev` an interrupted save left) holds a checkpoint. */
+export function hasCheckpoint(dir: string): boolean {
+  const root = path.resolve(dir);
+  return fs.existsSync(path.join(root, MANIFEST_FILE)) || (!fs.existsSync(root) && fs.existsSync(path.join(previousDir(root), MANIFEST_FILE)));
+}
+
+/** A CheckpointStore over a checkpoint directory (crash-safe swap on save; `.prev` recovered on load), for fit({ checkpoint }). */
+export function directoryStore(dir: string): CheckpointStore {
+  if (typeof dir !== 'string' || dir === '') throw new CheckpointError('directoryStore', 'invalid-input', `expected a directory path, got ${JSON.stringify(dir)}`);
+  return {
+    describe: path.resolve(dir),
+    save: (ckpt) => saveCheckpoint(dir, ckpt),
+    load: () => (hasCheckpoint(dir) ? loadCheckpoint(dir) : null),
+    check: () => checkWritable(dir),
+  };
+}
+
+/** Fails early, before any training, when the checkpoint folder cannot be written. */
+function checkWritable(dir: string): void {
+  const parent = path.dirname(path.resolve(dir));
+  try {
+    fs.mkdirSync(parent, { recursive: true });
+    fs.accessSync(parent, fs.constants.W_OK);
+  } catch (e) {
+    throw new CheckpointError('directoryStore', 'invalid-input', `checkpoint folder ${dir} is not writable: ${(e as Error).message}`);
   }
 }
