@@ -4,12 +4,12 @@ import type { Config } from 'jest';
 // `npm test` still runs `tsc -b` first so that type errors fail the suite.
 const config: Config = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/packages', '<rootDir>/benchmarks', '<rootDir>/examples', '<rootDir>/docs'],
+  roots: ['<rootDir>/packages', '<rootDir>/benchmarks', '<rootDir>/examples', '<rootDir>/docs', '<rootDir>/browser'],
   testMatch: ['**/test/**/*.test.ts'],
   // Transpile only (isolatedModules): type errors are caught by `tsc -b`, which `npm test` runs first.
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.base.json', isolatedModules: true, diagnostics: false }] },
   moduleNameMapper: { '^@unfold/(tensor|autodiff|rnn|cli)$': '<rootDir>/packages/$1/src/index.ts', '^@unfold/rnn/node$': '<rootDir>/packages/rnn/src/node/index.ts' },
-  modulePathIgnorePatterns: ['<rootDir>/packages/.*/dist', '<rootDir>/benchmarks/dist', '<rootDir>/examples/dist'],
+  modulePathIgnorePatterns: ['<rootDir>/packages/.*/dist', '<rootDir>/benchmarks/dist', '<rootDir>/examples/dist', '<rootDir>/browser/dist'],
   testTimeout: 120000,
 };
 

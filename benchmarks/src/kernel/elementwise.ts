@@ -1,4 +1,4 @@
-import type ndarray from 'ndarray';
+import ndarray from 'ndarray';
 import { Tensor, Rng, add, mul, exp, tanh, sigmoid, sum, softmax } from '@unfold/tensor';
 import { bestOf7 } from './time';
 
@@ -46,7 +46,7 @@ export async function elementwiseBench(): Promise<Row[]> {
     const a = randomTensor(shape, rng);
     const b = randomTensor(shape, rng);
     const n = a.size;
-    const nd = (t: Tensor): Nd => t.toNdarray() as unknown as Nd;
+    const nd = (t: Tensor): Nd => t.toNdarray(ndarray) as unknown as Nd;
     const fresh = (): Tensor => Tensor.empty(shape, 'float32');
     const cases: [string, 'unfold' | 'ndarray-ops', () => unknown][] = [
       ['add', 'unfold', () => add(a, b)],

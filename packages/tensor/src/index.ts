@@ -5,7 +5,7 @@ export { TensorError, shapeStr } from './errors';
 export { Storage } from './storage';
 export { Shape, checkShape, sizeOf, contiguousStrides, normAxis, normAxes, broadcastShapes, sameShape } from './shape';
 export { forEachRow, copyStrided } from './iter';
-export { Tensor, SliceSpec } from './tensor';
+export { Tensor, SliceSpec, NdarrayLike, NdarrayFactory } from './tensor';
 export { zeros, ones, full, zerosLike, onesLike, fullLike, tensor, arange, eye } from './create';
 export { Rng, defaultRng, seed, RandomOptions, uniform, normal, randint, bernoulli, shuffle, permutation } from './random';
 export { neg, exp, log, tanh, sigmoid, relu, sqrt, abs, square, pow, clip, isnan } from './elementwise';

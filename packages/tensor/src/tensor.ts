@@ -1,9 +1,22 @@
-import ndarray from 'ndarray';
 import { DType, TypedArray, allocArray, isDType } from './dtype';
 import { TensorError, shapeStr } from './errors';
 import { copyStrided } from './iter';
 import { Shape, checkShape, contiguousStrides, normAxis, sameShape, sizeOf } from './shape';
 import { Storage } from './storage';
+
+/**
+ * A scijs/ndarray view as far as Unfold reads one (structural: the package does not depend
+ * on ndarray). `fromNdarray` takes any object of this shape.
+ */
+export interface NdarrayLike<D = unknown> {
+  data: D;
+  shape: number[];
+  stride: number[];
+  offset: number;
+}
+
+/** The `ndarray` package's default export: `(data, shape, stride, offset) → view`. Pass it to `toNdarray`. */
+export type NdarrayFactory<N> = (data: TypedArray, shape: number[], stride: number[], offset: number) => N;
 
 /** One entry of `slice`: an index (drops the axis), a range, or null for the whole axis. */
 export type SliceSpec = number | null | undefined | { start?: number; stop?: number; step?: number };
@@ -51,7 +64,7 @@ export class Tensor {
   }
 
   /** Wraps an ndarray view without copying (its data must be a Float32Array or Float64Array). */
-  static fromNdarray(a: ndarray.NdArray): Tensor {
+  static fromNdarray(a: NdarrayLike): Tensor {
     const data = a.data as unknown;
     if (!(data instanceof Float32Array || data instanceof Float64Array)) {
       throw new TensorError('fromNdarray', 'ndarray data must be a Float32Array or Float64Array');
@@ -72,9 +85,15 @@ export class Tensor {
     return sizeOf(this.shape);
   }
 
-  /** The same view as an ndarray (no copy): ndarray-ops and scijs code can work on it. */
-  toNdarray(): ndarray.NdArray<TypedArray> {
-    return ndarray(this.data, this.shape.slice(), this.strides.slice(), this.offset);
+  /**
+   * The same view as an ndarray (no copy), made by the `ndarray` package's factory that you
+   * pass (`t.toNdarray(ndarray)`), so ndarray-ops and scijs code can work on it; without
+   * one, a plain `{ data, shape, stride, offset }` view that `fromNdarray` reads back.
+   */
+  toNdarray<N = NdarrayLike<TypedArray>>(factory?: NdarrayFactory<N>): N {
+    if (factory === undefined) return { data: this.data, shape: this.shape.slice(), stride: this.strides.slice(), offset: this.offset } as N;
+    if (typeof factory !== 'function') throw new TensorError('toNdarray', `expected the ndarray factory function, got ${typeof factory}`);
+    return factory(this.data, this.shape.slice(), this.strides.slice(), this.offset);
   }
 
   /** Row-major with unit last stride (size-1 axes may have any stride). */

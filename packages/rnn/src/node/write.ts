@@ -1,6 +1,6 @@
 // Writing a plot to disk.
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { TensorError } from '@unfold/tensor';
 
 /**

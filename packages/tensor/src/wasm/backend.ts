@@ -87,6 +87,8 @@ const simd = ((): boolean => {
 
 let mode: Mode = 'auto';
 let fallbackReason = '';
+/** setBackend's fma choice (undefined: UNFOLD_FMA or what the runtime accepts). */
+let fmaWanted: boolean | undefined;
 
 /**
  * The fast path could not load in automatic mode: say so once, plainly (a console warning
@@ -191,7 +193,7 @@ const cViews = new Map<number, Float32Array>();
  * Chooses the float32 GEMM kernel ('auto': wasm when supported). `minFlops` overrides the
  * size below which products stay on JS (tests pass 0 to send every product to wasm).
  */
-export function setBackend(m: 'js' | 'wasm' | 'auto', opts: { minFlops?: number } = {}): void {
+export function setBackend(m: 'js' | 'wasm' | 'auto', opts: { minFlops?: number; fma?: boolean } = {}): void {
   if (m !== 'js' && m !== 'wasm' && m !== 'auto') {
     throw new TensorError('setBackend', `unknown backend '${String(m)}' (expected 'js', 'wasm' or 'auto')`);
   }
@@ -200,6 +202,21 @@ export function setBackend(m: 'js' | 'wasm' | 'auto', opts: { minFlops?: number 
       'setBackend',
       `wasm backend requested but this runtime has no WebAssembly SIMD (${api === undefined ? 'no WebAssembly global' : 'WebAssembly.validate rejected a v128 module'}); use 'js'`,
     );
+  }
+  if (opts.fma !== undefined) {
+    if (typeof opts.fma !== 'boolean') throw new TensorError('setBackend', `fma must be true or false, got ${String(opts.fma)}`);
+    if (opts.fma && !relaxedSimdSupported()) throw new TensorError('setBackend', 'fma: true but this runtime rejects relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)');
+    if (fmaWanted !== opts.fma) {
+      fmaWanted = opts.fma;
+      if (sgemm !== null) {
+        // Re-instantiate with the other micro-kernel; a running pool restarts on the same bytes.
+        const n = wantThreads;
+        stopPool();
+        sgemm = null;
+        instantiate();
+        if (n > 1 && simd) startPool(n, { moduleBytes: sgemmBytes as Uint8Array });
+      }
+    }
   }
   mode = m;
   minFlops = opts.minFlops ?? MIN_FLOPS;
@@ -233,7 +250,7 @@ export function backendInfo(): BackendInfo {
     gemm: active ? 'wasm-simd' : 'js', simd, mode, minFlops, memoryBytes: sgemm ? arenaStats().capacityBytes : 0,
     threads: active ? poolInfo().threads : 1,
     threadsNote: wantThreads > 1 && !active ? 'float32 GEMM runs on the JS kernel (one thread)' : poolInfo().threads < wantThreads ? poolInfo().reason : '',
-    fma: sgemm ? fmaOn : useFma(),
+    fma: sgemm ? fmaOn : fmaWanted ?? useFma(),
     fallback: fallbackReason,
   };
 }
@@ -242,7 +259,7 @@ function instantiate(): void {
   if (sgemm !== null || api === undefined) return;
   // Synchronous compile: the module is ~3 KB (browsers allow sync compiles that small).
   const memory = arenaMemory();
-  fmaOn = useFma();
+  fmaOn = fmaWanted ?? useFma();
   const bytes = sgemmModuleBytes({ shared: arenaIsShared(), fma: fmaOn });
   sgemmBytes = bytes; // the pool's workers instantiate the same bytes: identical results
   const instance = new api.Instance(new api.Module(bytes), { env: { memory } });
