@@ -4,15 +4,10 @@
 // Operands already sit in wasm memory (no copies timed); ns/element is per (b, j) of the
 // [B,H] state, i.e. per hidden unit with all of its gates.
 // Run: npx tsc -b && node benchmarks/dist/kernel/gates.js
-import * as path from 'path';
 import { Mat, gruGatesBackward, gruGatesForward, lstmGatesBackward, lstmGatesForward } from '@unfold/rnn';
 import { bestOf7, observe } from './time';
 
-type GatesLib = typeof import('../../../packages/tensor/src/wasm/gates');
-// Not exported from '@unfold/tensor' (the package exports only '.'): loaded from its build.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const { gatesModuleBytes } = require(path.resolve(__dirname, '../../../packages/tensor/dist/wasm/gates')) as GatesLib;
-type GateKernels = import('../../../packages/tensor/src/wasm/gates').GateKernels;
+import { GateKernels, gatesModuleBytes } from '@unfold/tensor/kernels';
 
 interface WasmMemory {
   readonly buffer: ArrayBuffer;

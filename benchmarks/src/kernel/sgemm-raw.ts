@@ -3,12 +3,8 @@
 // packing + micro-kernel. GFLOP/s = 2·M·N·K / best time of one call, single thread.
 // Run: npx tsc -b && node benchmarks/dist/kernel/sgemm-raw.js
 //      node --experimental-wasm-relaxed-simd benchmarks/dist/kernel/sgemm-raw.js   (adds the FMA variant; Node 20)
-import * as path from 'path';
 
-type SgemmLib = typeof import('../../../packages/tensor/src/wasm/sgemm');
-// Not exported from '@unfold/tensor' (the package exports only '.'): loaded from its build.
-const lib = require(path.resolve(__dirname, '../../../packages/tensor/dist/wasm/sgemm')) as SgemmLib;
-const { KC, MC, MR, NC, NR, SCRATCH_BYTES, packedBFloats, relaxedSimdSupported, sgemmModuleBytes } = lib;
+import { KC, MC, MR, NC, NR, SCRATCH_BYTES, packedBFloats, relaxedSimdSupported, sgemmModuleBytes } from '@unfold/tensor/kernels';
 
 interface WasmMemory {
   readonly buffer: ArrayBuffer;

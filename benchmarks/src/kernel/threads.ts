@@ -5,19 +5,10 @@
 //      node --experimental-wasm-relaxed-simd benchmarks/dist/kernel/threads.js 2 fma   (the FMA micro-kernel; Node 20)
 // Other processes on the machine steal the second core: read the load average printed first.
 import * as os from 'os';
-import * as path from 'path';
 
-type Arena = typeof import('../../../packages/tensor/src/wasm/arena');
-type Pool = typeof import('../../../packages/tensor/src/wasm/pool');
-type Sgemm = typeof import('../../../packages/tensor/src/wasm/sgemm');
-// Not exported from '@unfold/tensor' (the package exports only '.'): loaded from its build.
-const dist = (m: string): string => path.resolve(__dirname, '../../../packages/tensor/dist/wasm', m);
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const { arenaAlloc, arenaMemory, heapF32 } = require(dist('arena')) as Arena;
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const { poolInfo, poolPing, sgemmPackedParallel, sgemmParallel, startPool, stopPool } = require(dist('pool')) as Pool;
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const { KC, MC, NC, packedBFloats, relaxedSimdSupported, sgemmModuleBytes } = require(dist('sgemm')) as Sgemm;
+import {
+  KC, MC, NC, arenaAlloc, arenaMemory, heapF32, packedBFloats, poolInfo, poolPing, relaxedSimdSupported, sgemmModuleBytes, sgemmPackedParallel, sgemmParallel, startPool, stopPool,
+} from '@unfold/tensor/kernels';
 
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;

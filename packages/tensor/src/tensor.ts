@@ -21,7 +21,25 @@ export type NdarrayFactory<N> = (data: TypedArray, shape: number[], stride: numb
 /** One entry of `slice`: an index (drops the axis), a range, or null for the whole axis. */
 export type SliceSpec = number | null | undefined | { start?: number; stop?: number; step?: number };
 
-let nextId = 1;
+/**
+ * Two copies of @unfold/tensor in one program (npm's nested layout, a CJS and an ESM copy)
+ * must not break `instanceof Tensor` or collide on tensor ids, which autodiff keys adjoints
+ * by. So a Tensor carries a brand under a registry symbol (Symbol.for: the same symbol in
+ * every copy and realm) that `instanceof` checks, ids come from one counter shared through
+ * globalThis, and a second copy announces itself once on the console. The brand names the
+ * layout version: a copy with another tensor layout would not match.
+ */
+const BRAND = Symbol.for('@unfold/tensor.Tensor/1');
+const REGISTRY = Symbol.for('@unfold/tensor.copies');
+interface Registry { ids: { next: number }; copies: number }
+const g = globalThis as { [REGISTRY]?: Registry };
+const registry: Registry = (g[REGISTRY] ??= { ids: { next: 1 }, copies: 0 });
+if (++registry.copies === 2) {
+  (globalThis as { console?: { warn(s: string): void } }).console?.warn(
+    '@unfold/tensor: a second copy of the package is loaded (npm installed it twice, or both its CommonJS and ES module builds are in use); tensors pass between the copies, but each has its own wasm arena and backend settings — deduplicate (npm dedupe; one module format) to avoid copies',
+  );
+}
+const ids = registry.ids;
 
 /**
  * A tensor is a strided view over a Storage, exactly as in scijs/ndarray:
@@ -33,8 +51,12 @@ let nextId = 1;
  * kernels and `set` write into an existing one.
  */
 export class Tensor {
-  /** Unique per view, so autodiff can key adjoints by tensor. */
-  readonly id: number = nextId++;
+  /** Unique per view (across copies of the package too), so autodiff can key adjoints by tensor. */
+  readonly id: number = ids.next++;
+  /** See BRAND: what `instanceof Tensor` checks. */
+  static [Symbol.hasInstance](x: unknown): boolean {
+    return typeof x === 'object' && x !== null && (x as { [BRAND]?: boolean })[BRAND] === true;
+  }
   readonly shape: readonly number[];
   readonly strides: readonly number[];
 
@@ -341,3 +363,4 @@ export class Tensor {
     return `${head} ${fmt(this.toArray())}`;
   }
 }
+Object.defineProperty(Tensor.prototype, BRAND, { value: true });
