@@ -16,7 +16,7 @@ export { computeGradients } from './train/gradients';
 export { Task } from './train/task';
 export { CharLMTask, CharLMTaskOptions } from './train/charLmTask';
 export { fit, fitAsync, FitOptions, FitAsyncOptions, FitResult, StepRecord, ValRecord, trainingCheckpoint } from './train/fit';
-export { Progress, ProgressReporter, ProgressInfo, TextSink, defaultSink, LogMode, formatProgress, formatDuration } from './train/progress';
+export { Progress, ProgressReporter, ProgressInfo, TextSink, defaultSink, LogMode, formatProgress, formatDuration, fitWidth } from './train/progress';
 export * from './viz';
 export { loadPytorchJson, readPytorchExport, layerFromTorchConfig, torchConfigOf, exportLayerJson, stateDictToJson, TorchConfig, PytorchExport } from './pytorch';
 export { gradientFlow, GradientFlowOptions, GradientFlowResult, FlowModel, randomReadout, flowAt, CharFlowInput } from './gradflow';

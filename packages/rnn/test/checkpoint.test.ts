@@ -2,8 +2,8 @@ import { DType, Rng, Tensor, normal, tensor, zeros } from '@unfold/tensor';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Checkpoint, CheckpointError, CheckpointErrorCode, packOptimizerState, unpackOptimizerState } from '../src/checkpoint';
-import { loadCheckpoint, saveCheckpoint } from '../src/node';
+import { Checkpoint, CheckpointError, CheckpointErrorCode, manifestFileBytes, packOptimizerState, unpackOptimizerState } from '../src/checkpoint';
+import { directoryStore, loadCheckpoint, saveCheckpoint } from '../src/node';
 import { Param, createOptimizer } from '../src/optim';
 
 let root: string;
@@ -58,7 +58,8 @@ describe('round trip', () => {
     expect(back.tensors.wT.storage).not.toBe(c.tensors.wT.storage);
     const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
     expect(m.format).toBe('unfold-checkpoint');
-    expect(m.version).toBe(1);
+    expect(m.version).toBe(2);
+    expect(m.manifestSha256).toMatch(/^[0-9a-f]{64}$/);
     for (const e of m.tensors) expect(e.byteOffset % 8).toBe(0);
     expect(m.binary.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -141,10 +142,16 @@ describe('corruption: each case has its own error', () => {
   const dir = (): string => path.join(root, 'ckpt');
   const manifestPath = (): string => path.join(dir(), 'manifest.json');
   const binPath = (): string => path.join(dir(), 'tensors.bin');
+  // edits the manifest and re-seals it (a fresh manifestSha256), to reach the checks behind the checksum
   const editManifest = (f: (m: any) => void): void => {
     const m = JSON.parse(fs.readFileSync(manifestPath(), 'utf8'));
     f(m);
-    fs.writeFileSync(manifestPath(), JSON.stringify(m));
+    fs.writeFileSync(manifestPath(), manifestFileBytes(m));
+  };
+  const editUnsealed = (f: (m: any) => void): void => {
+    const m = JSON.parse(fs.readFileSync(manifestPath(), 'utf8'));
+    f(m);
+    fs.writeFileSync(manifestPath(), JSON.stringify(m, null, 1) + '\n');
   };
   const cases: [string, () => void, CheckpointErrorCode, RegExp][] = [
     ['no directory', () => fs.rmSync(dir(), { recursive: true }), 'missing-file', /no checkpoint at .*ckpt \(directory does not exist\)/],
@@ -152,7 +159,13 @@ describe('corruption: each case has its own error', () => {
     ['binary deleted', () => fs.unlinkSync(binPath()), 'missing-file', /tensors.bin is missing/],
     ['manifest not JSON', () => fs.writeFileSync(manifestPath(), '{"format": "unfold-checkpoint",'), 'bad-manifest', /manifest.json is not valid JSON/],
     ['another format', () => editManifest((m) => (m.format = 'safetensors')), 'format', /has format "safetensors", expected 'unfold-checkpoint'/],
-    ['newer version', () => editManifest((m) => (m.version = 2)), 'version', /has format version 2; this code reads version 1/],
+    ['newer version', () => editManifest((m) => (m.version = 3)), 'version', /has format version 3; this code reads versions 1 and 2/],
+    ['byteOffset edited, checksum not', () => editUnsealed((m) => (m.tensors[0].byteOffset += 8)), 'checksum', /SHA-256 of the manifest .*manifest.json is [0-9a-f]{64}, it records [0-9a-f]{64}: the manifest is corrupt/],
+    ['meta edited, checksum not', () => editUnsealed((m) => (m.meta.config.layers = [2, 1])), 'checksum', /the manifest is corrupt/],
+    ['checksum removed', () => editUnsealed((m) => delete m.manifestSha256), 'checksum', /has no valid manifestSha256/],
+    ['reformatted manifest (same JSON value)', () => fs.writeFileSync(manifestPath(), fs.readFileSync(manifestPath(), 'utf8').replace(/\n /g, '\n\t')), 'checksum', /differs from the bytes its checksum was taken over/],
+    ['version 2 → 1 keeps the checksum field', () => editManifest((m) => (m.version = 1)), 'bad-manifest', /says format version 1 but carries a manifestSha256/],
+    ['not UTF-8', () => fs.writeFileSync(manifestPath(), Buffer.concat([fs.readFileSync(manifestPath()), Buffer.from([0xff])])), 'bad-manifest', /is not valid UTF-8/],
     ['field missing', () => editManifest((m) => delete m.tensors[1].dtype), 'bad-manifest', /tensors\[1\] \('decoder.weight'\) has dtype undefined/],
     ['duplicate name', () => editManifest((m) => (m.tensors[1].name = 'weight_ih_l0')), 'bad-manifest', /\('weight_ih_l0'\) appears twice/],
     ['truncated binary', () => fs.truncateSync(binPath(), fs.statSync(binPath()).size - 4), 'truncated', /has \d+ bytes, the manifest declares \d+: the data is truncated/],
@@ -228,5 +241,48 @@ describe('optimizer state in a checkpoint', () => {
     expect(() => unpackOptimizerState(packed)).toThrow(/meta has no 'optimizer' object/);
     delete packed.tensors['opt/momentum_buffer.w'];
     expect(() => unpackOptimizerState(packed, 'opt')).toThrow(/lists buffer 'momentum_buffer.w' but tensor 'opt\/momentum_buffer.w' is absent/);
+  });
+});
+
+describe('format versions and orphans', () => {
+  test('a version 1 checkpoint (no manifest checksum) is still read', () => {
+    const dir = path.join(root, 'v1');
+    const c = sample(new Rng(4));
+    saveCheckpoint(dir, c);
+    const file = path.join(dir, 'manifest.json');
+    const m = JSON.parse(fs.readFileSync(file, 'utf8'));
+    delete m.manifestSha256;
+    m.version = 1;
+    fs.writeFileSync(file, JSON.stringify(m, null, 1) + '\n'); // as version-1 code wrote it
+    expectSameCheckpoint(loadCheckpoint(dir), c);
+  });
+
+  test('a save or load removes the .saving-* folders of dead processes, not those of live ones', () => {
+    const dir = path.join(root, 'ckpt');
+    saveCheckpoint(dir, sample(new Rng(1)));
+    const dead = `${dir}.saving-999999-deadbeef`; // pid 999999: above the default pid_max
+    const live = `${dir}.saving-${process.ppid}-cafe0001`; // our parent is alive
+    const unrelated = `${dir}-other.saving-999999-00`;
+    for (const d of [dead, live, unrelated]) {
+      fs.mkdirSync(d);
+      fs.writeFileSync(path.join(d, 'tensors.bin'), Buffer.alloc(64));
+    }
+    loadCheckpoint(dir);
+    expect([fs.existsSync(dead), fs.existsSync(live), fs.existsSync(unrelated)]).toEqual([false, true, true]);
+    fs.mkdirSync(dead);
+    saveCheckpoint(dir, sample(new Rng(2)));
+    expect([fs.existsSync(dead), fs.existsSync(live)]).toEqual([false, true]);
+  });
+
+  test('directoryStore.load: null only when nothing is there; a damaged folder is an error, .prev alone is recovered', () => {
+    const dir = path.join(root, 'ckpt');
+    expect(directoryStore(dir).load()).toBeNull();
+    const c = sample(new Rng(1));
+    saveCheckpoint(dir, c);
+    fs.renameSync(dir, `${dir}.prev`); // a crash between moving the old one aside and the commit
+    expectSameCheckpoint(directoryStore(dir).load()!, c);
+    fs.renameSync(`${dir}.prev`, dir);
+    fs.unlinkSync(path.join(dir, 'manifest.json'));
+    expect(() => directoryStore(dir).load()).toThrow(/manifest.json is missing/);
   });
 });

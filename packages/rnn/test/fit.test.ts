@@ -88,3 +88,41 @@ describe('fit', () => {
     expect(() => new CharLMTask(model, { train: train.subarray(0, 30), batchSize: 4, seqLen: 10 })).toThrow('CharLMTask: the training text (30 characters) is too short');
   });
 });
+
+describe('fit: runs are not lost, history stays bounded', () => {
+  test('resume from a crash that left only checkpoint.prev continues the run (not step 1)', () => {
+    const dir = path.join(tmp(), 'checkpoint');
+    const a = setup();
+    const full = fit(a.model, a.task, { steps: 10, log: 'none', optimizer: { name: 'adam', lr: 5e-3 } });
+    const b = setup();
+    fit(b.model, b.task, { steps: 4, log: 'none', optimizer: { name: 'adam', lr: 5e-3 }, checkpoint: directoryStore(dir) });
+    fs.renameSync(dir, `${dir}.prev`); // killed between moving the old checkpoint aside and the commit
+    const c = setup();
+    const rest = fit(c.model, c.task, { steps: 10, log: 'none', optimizer: { name: 'adam', lr: 5e-3 }, checkpoint: directoryStore(dir), resume: true });
+    expect(rest.history[0].step).toBe(1);
+    expect(rest.history.map((h) => h.loss)).toEqual(full.history.map((h) => h.loss));
+    expect(loadCheckpoint(dir).meta.step).toBe(10);
+    expect(fs.existsSync(`${dir}.prev`)).toBe(false);
+  });
+
+  test('historyLimit: memory and checkpoint size stay flat; a resumed run keeps the same records', () => {
+    const dir = tmp();
+    const o = { log: 'none' as const, historyLimit: 16, valEvery: 3, optimizer: { name: 'adam', lr: 5e-3 } };
+    const a = setup();
+    const sizes: number[] = [];
+    const full = fit(a.model, a.task, { ...o, steps: 150, checkpoint: { save: (c) => sizes.push(JSON.stringify(c.meta).length), load: () => null }, checkpointEvery: 10 });
+    expect(full.history.length).toBeLessThanOrEqual(16);
+    expect(full.history.length).toBeGreaterThanOrEqual(8);
+    expect(full.validation.length).toBeLessThanOrEqual(16);
+    expect(full.history.every((h) => h.step % 16 === 0)).toBe(true); // stride doubled 1 → 16
+    expect(Math.max(...sizes.slice(3))).toBeLessThan(1.3 * Math.min(...sizes.slice(3))); // constant size after the first thinning
+    expect(full.bestValLoss).toBeLessThanOrEqual(Math.min(...full.validation.map((v) => v.loss))); // the best is tracked even when its record was thinned out
+    const b = setup();
+    fit(b.model, b.task, { ...o, steps: 78, checkpoint: directoryStore(dir) }); // 78: a validation step, so the stop adds no extra validation
+    const c = setup();
+    const rest = fit(c.model, c.task, { ...o, steps: 150, checkpoint: directoryStore(dir), resume: true });
+    expect(rest.history).toEqual(full.history);
+    expect(rest.validation).toEqual(full.validation);
+    expect([rest.bestStep, rest.bestValLoss]).toEqual([full.bestStep, full.bestValLoss]);
+  });
+});

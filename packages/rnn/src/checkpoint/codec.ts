@@ -1,7 +1,7 @@
 import { DType, Tensor, TypedArray, isDType, sizeOf } from '@unfold/tensor';
 import { readLE, writeLE } from './bytes';
 import {
-  ALIGN, BINARY_FILE, BYTES_PER_ELEMENT, Checkpoint, CheckpointError, CheckpointErrorCode, FORMAT_NAME, FORMAT_VERSION, Manifest, TensorEntry, checkJson,
+  ALIGN, BINARY_FILE, BYTES_PER_ELEMENT, Checkpoint, CheckpointError, CheckpointErrorCode, FORMAT_NAME, FORMAT_VERSION, MANIFEST_CHECKSUM_FIELD, Manifest, TensorEntry, checkJson,
 } from './format';
 import { sha256, sha256Hex, toHex } from './sha256';
 
@@ -61,9 +61,45 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 
 /** Parses manifest text and checks every field, including tensor extents against the declared binary (`where` names the source in errors). */
 export function parseManifest(op: string, text: string, where: string, file = BINARY_FILE): Manifest {
+  let m: unknown;
+  try {
+    m = JSON.parse(text);
+  } catch (e) {
+    throw new CheckpointError(op, 'bad-manifest', `${where} is not valid JSON (${(e as Error).message})`);
+  }
+  return checkManifest(op, m, where, file);
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * The bytes of manifest.json in a checkpoint directory (format version 2): the manifest, indented,
+ * with a last field `manifestSha256` = SHA-256 of the manifest's compact JSON without that field.
+ * With the binary's own SHA-256 inside it, every byte of the directory is covered.
+ */
+export function manifestFileBytes(manifest: Manifest): Uint8Array {
+  const body: Record<string, unknown> = { ...manifest };
+  delete body[MANIFEST_CHECKSUM_FIELD];
+  const sealed = { ...body, [MANIFEST_CHECKSUM_FIELD]: sha256Hex(utf8.encode(JSON.stringify(body))) };
+  return utf8.encode(JSON.stringify(sealed, null, 1) + '\n');
+}
+
+/**
+ * Reads manifest.json bytes: strict UTF-8, JSON, format and version; for version 2 the recorded
+ * manifestSha256 must match and the file must be exactly as manifestFileBytes writes it (so even
+ * a flip that leaves the JSON value unchanged, like `e` → `E` in an exponent, is named). Version 1
+ * manifests (no checksum of their own, written before it existed) are still read.
+ */
+export function readManifestFile(op: string, bytes: Uint8Array, where: string, file = BINARY_FILE): Manifest {
   const fail = (code: CheckpointErrorCode, detail: string): never => {
     throw new CheckpointError(op, code, detail);
   };
+  let text = '';
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    fail('bad-manifest', `${where} is not valid UTF-8`);
+  }
   let m: unknown;
   try {
     m = JSON.parse(text);
@@ -71,8 +107,45 @@ export function parseManifest(op: string, text: string, where: string, file = BI
     fail('bad-manifest', `${where} is not valid JSON (${(e as Error).message})`);
   }
   if (!isObject(m)) return fail('bad-manifest', `${where} does not hold a JSON object`);
+  checkFormatVersion(fail, m, where);
+  const recorded = m[MANIFEST_CHECKSUM_FIELD];
+  if (m.version === 1) {
+    if (recorded !== undefined) fail('bad-manifest', `${where} says format version 1 but carries a ${MANIFEST_CHECKSUM_FIELD} (a version 2 field): the manifest is corrupt`);
+  } else {
+    if (typeof recorded !== 'string' || !/^[0-9a-f]{64}$/.test(recorded)) {
+      fail('checksum', `${where} has no valid ${MANIFEST_CHECKSUM_FIELD} (64 hex digits), got ${JSON.stringify(recorded)}: the manifest is corrupt`);
+    }
+    const body: Record<string, unknown> = { ...m };
+    delete body[MANIFEST_CHECKSUM_FIELD];
+    const sha = sha256Hex(utf8.encode(JSON.stringify(body)));
+    if (sha !== recorded) fail('checksum', `SHA-256 of the manifest ${where} is ${sha}, it records ${recorded as string}: the manifest is corrupt`);
+    const canonical = manifestFileBytes(body as unknown as Manifest);
+    const at = firstDifference(canonical, bytes);
+    if (at >= 0) fail('checksum', `${where} differs from the bytes its checksum was taken over (first at byte ${at}): the manifest is corrupt`);
+  }
+  return checkManifest(op, m, where, file);
+}
+
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return a.length === b.length ? -1 : n;
+}
+
+function checkFormatVersion(fail: (c: CheckpointErrorCode, d: string) => never, m: Record<string, unknown>, where: string): void {
   if (m.format !== FORMAT_NAME) fail('format', `${where} has format ${JSON.stringify(m.format)}, expected '${FORMAT_NAME}'`);
-  if (m.version !== FORMAT_VERSION) fail('version', `${where} has format version ${JSON.stringify(m.version)}; this code reads version ${FORMAT_VERSION}`);
+  if (m.version !== FORMAT_VERSION && m.version !== 1) {
+    fail('version', `${where} has format version ${JSON.stringify(m.version)}; this code reads versions 1 and ${FORMAT_VERSION} (a newer Unfold wrote it?)`);
+  }
+}
+
+/** Checks a parsed manifest's fields (format, version, binary, tensors, meta). */
+function checkManifest(op: string, m: unknown, where: string, file: string): Manifest {
+  const fail = (code: CheckpointErrorCode, detail: string): never => {
+    throw new CheckpointError(op, code, detail);
+  };
+  if (!isObject(m)) return fail('bad-manifest', `${where} does not hold a JSON object`);
+  checkFormatVersion(fail, m, where);
   if (m.byteOrder !== 'little') fail('bad-manifest', `${where} has byteOrder ${JSON.stringify(m.byteOrder)}, expected 'little'`);
   const bin = m.binary;
   if (!isObject(bin) || bin.file !== file || !isCount(bin.byteLength) || typeof bin.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(bin.sha256)) {

@@ -2,15 +2,19 @@ import { DType, Tensor, TensorError } from '@unfold/tensor';
 
 /**
  * On-disk layout of a checkpoint directory:
- *   manifest.json  { format: 'unfold-checkpoint', version: 1, byteOrder: 'little',
+ *   manifest.json  { format: 'unfold-checkpoint', version: 2, byteOrder: 'little',
  *                    binary: { file: 'tensors.bin', byteLength, sha256 },
- *                    tensors: [{ name, dtype, shape, byteOffset, byteLength }], meta }
+ *                    tensors: [{ name, dtype, shape, byteOffset, byteLength }], meta,
+ *                    manifestSha256 }   (SHA-256 of the compact JSON of the rest; version 1 had none)
  *   tensors.bin    each tensor's elements in row-major order, little-endian IEEE 754,
  *                  starting at an 8-byte-aligned offset (zero padding between tensors).
- * The manifest is the only index into the binary; the SHA-256 covers the whole binary.
+ * The manifest is the only index into the binary; the SHA-256 covers the whole binary, and the
+ * manifest's own SHA-256 covers the manifest: any changed byte of either file is a named error.
  */
 export const FORMAT_NAME = 'unfold-checkpoint';
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/** The manifest's own checksum field (manifest.json only; the one-buffer container has its trailing digest). */
+export const MANIFEST_CHECKSUM_FIELD = 'manifestSha256';
 export const MANIFEST_FILE = 'manifest.json';
 export const BINARY_FILE = 'tensors.bin';
 export const ALIGN = 8;
@@ -53,7 +57,7 @@ export type CheckpointErrorCode =
   | 'shape' // a tensor's byteLength disagrees with dtype × shape
   | 'truncated' // tensors.bin shorter than the manifest says
   | 'trailing-bytes' // tensors.bin longer than the manifest says
-  | 'checksum'; // SHA-256 of tensors.bin differs from the manifest
+  | 'checksum'; // SHA-256 of tensors.bin (or of the manifest itself) differs from the one recorded
 
 export class CheckpointError extends TensorError {
   constructor(

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BINARY_FILE, Checkpoint, CheckpointError, CheckpointErrorCode, CheckpointStore, MANIFEST_FILE, decodeParts, encodeParts, parseManifest } from '../checkpoint';
+import { BINARY_FILE, Checkpoint, CheckpointError, CheckpointErrorCode, CheckpointStore, MANIFEST_FILE, decodeParts, encodeParts, manifestFileBytes, readManifestFile } from '../checkpoint';
 
 /** Points between the write steps, reported to `SaveOptions.onStage`. */
 export type SaveStage = 'binary-written' | 'manifest-written' | 'previous-moved-aside';
@@ -36,6 +36,7 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint, opts: SaveOptions 
   const target = path.resolve(dir);
   const prev = previousDir(target);
   recoverInterruptedSave(target, prev);
+  removeOrphans(target);
   if (fs.existsSync(target)) {
     const st = fs.statSync(target);
     const isCkpt = st.isDirectory() && fs.existsSync(path.join(target, MANIFEST_FILE));
@@ -53,7 +54,7 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint, opts: SaveOptions 
   try {
     writeDurable(path.join(tmp, BINARY_FILE), binary);
     opts.onStage?.('binary-written');
-    writeDurable(path.join(tmp, MANIFEST_FILE), new TextEncoder().encode(JSON.stringify(manifest, null, 1) + '\n'));
+    writeDurable(path.join(tmp, MANIFEST_FILE), manifestFileBytes(manifest));
     opts.onStage?.('manifest-written');
     fsyncDir(tmp);
     if (fs.existsSync(target)) {
@@ -78,6 +79,49 @@ function recoverInterruptedSave(target: string, prev: string): void {
   if (!fs.existsSync(prev)) return;
   if (fs.existsSync(target)) fs.rmSync(prev, { recursive: true, force: true });
   else fs.renameSync(prev, target);
+}
+
+const SAVING = /^\.saving-(\d+)-[0-9a-f]+$/;
+
+/**
+ * Removes `<dir>.saving-<pid>-<hex>` folders that a killed save left behind (each as big as the
+ * weights): those whose process is gone, or is this one (saves are synchronous, so none of ours is
+ * in flight). A live other process's folder is left alone. Best effort: errors are ignored.
+ */
+export function removeOrphans(dir: string): string[] {
+  const target = path.resolve(dir);
+  const parent = path.dirname(target);
+  const base = path.basename(target);
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(parent);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    if (!name.startsWith(base)) continue;
+    const m = SAVING.exec(name.slice(base.length));
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid !== process.pid && processAlive(pid)) continue;
+    try {
+      fs.rmSync(path.join(parent, name), { recursive: true, force: true });
+      removed.push(path.join(parent, name));
+    } catch {
+      // another process removed it first, or the folder is read-only: leave it
+    }
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
 }
 
 function writeDurable(file: string, data: Uint8Array): void {
@@ -111,8 +155,8 @@ const OP = 'loadCheckpoint';
 
 /**
  * Loads and verifies a checkpoint written by saveCheckpoint. Checks, in order, each failing
- * with its own CheckpointError code: both files present; manifest is JSON of this format and
- * version with well-formed fields; every tensor's byteLength = elements × dtype size and its
+ * with its own CheckpointError code: both files present; manifest is UTF-8 JSON of this format
+ * and version, matching its own SHA-256 (version 2), with well-formed fields; every tensor's byteLength = elements × dtype size and its
  * bytes inside the declared binary; tensors.bin exactly the declared length (truncated /
  * trailing bytes); its SHA-256. Tensors are decoded only after all checks pass, so there is
  * never a half-loaded result. Returned tensors are fresh contiguous copies.
@@ -132,7 +176,8 @@ export function loadCheckpoint(dir: string): Checkpoint {
   if (!fs.existsSync(root)) fail('missing-file', `no checkpoint at ${root} (directory does not exist)`);
   if (!fs.existsSync(manifestPath)) fail('missing-file', `${manifestPath} is missing`);
   if (!fs.existsSync(binaryPath)) fail('missing-file', `${binaryPath} is missing`);
-  const manifest = parseManifest(OP, fs.readFileSync(manifestPath, 'utf8'), manifestPath);
+  removeOrphans(path.resolve(dir));
+  const manifest = readManifestFile(OP, fs.readFileSync(manifestPath), manifestPath);
   return decodeParts(OP, manifest, fs.readFileSync(binaryPath), binaryPath);
 }
 
@@ -148,9 +193,17 @@ export function directoryStore(dir: string): CheckpointStore {
   return {
     describe: path.resolve(dir),
     save: (ckpt) => saveCheckpoint(dir, ckpt),
-    load: () => (hasCheckpoint(dir) ? loadCheckpoint(dir) : null),
+    // null only when there is nothing at all: a folder with a damaged checkpoint is an error, never a fresh start over it
+    load: () => (hasCheckpoint(dir) || !isAbsentOrEmpty(dir) ? loadCheckpoint(dir) : null),
     check: () => checkWritable(dir),
   };
+}
+
+function isAbsentOrEmpty(dir: string): boolean {
+  const root = path.resolve(dir);
+  if (fs.existsSync(previousDir(root))) return false;
+  if (!fs.existsSync(root)) return true;
+  return fs.statSync(root).isDirectory() && fs.readdirSync(root).length === 0;
 }
 
 /** Fails early, before any training, when the checkpoint folder cannot be written. */

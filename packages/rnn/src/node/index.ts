@@ -1,6 +1,6 @@
 // @unfold/rnn/node — the Node-only side of the library: files and directories. The main entry
 // ('@unfold/rnn') imports nothing from Node and runs in a browser; everything here wraps its
 // bytes APIs with node:fs.
-export { saveCheckpoint, loadCheckpoint, hasCheckpoint, previousDir, directoryStore, SaveOptions, SaveStage } from './checkpointDir';
+export { saveCheckpoint, loadCheckpoint, hasCheckpoint, previousDir, removeOrphans, directoryStore, SaveOptions, SaveStage } from './checkpointDir';
 export { loadTextFile } from './corpus';
 export { writeSvg, writeFileAtomic } from './write';

@@ -47,6 +47,13 @@ export interface FitOptions {
   log?: LogMode | ProgressReporter;
   logEvery?: number;
   checkNumerics?: boolean;
+  /**
+   * At most this many step records (and as many validation records) are kept in memory, in the
+   * result and in every checkpoint (default 2000): when the list is full every other record is
+   * dropped and from then on every 2nd (4th, …) step is recorded, so a million-step run has flat
+   * memory and a constant checkpoint size. onStep still sees every step.
+   */
+  historyLimit?: number;
   onStep?: (r: StepRecord) => void;
   onValidation?: (r: ValRecord) => void;
   /** Stop at the next step boundary once this signal is aborted (an AbortSignal or anything with `aborted`); the run ends with stopReason 'aborted' and still saves. */
@@ -69,7 +76,7 @@ export interface FitResult {
   seconds: number;
 }
 
-const KNOWN = ['steps', 'epochs', 'timeBudgetSec', 'optimizer', 'schedule', 'clipNorm', 'clipValue', 'valEvery', 'earlyStopping', 'checkpoint', 'checkpointEvery', 'resume', 'config', 'log', 'logEvery', 'checkNumerics', 'onStep', 'onValidation', 'signal'];
+const KNOWN = ['steps', 'epochs', 'timeBudgetSec', 'optimizer', 'schedule', 'clipNorm', 'clipValue', 'valEvery', 'earlyStopping', 'checkpoint', 'checkpointEvery', 'resume', 'config', 'log', 'logEvery', 'checkNumerics', 'historyLimit', 'onStep', 'onValidation', 'signal'];
 
 /**
  * The training loop, as Keras' fit: for each step, take the task's next batch, record the
@@ -124,7 +131,7 @@ function* steps<B, S>(model: Module, task: Task<B, S>, o: FitOptions, op: string
   const unknown = Object.keys(o).filter((k) => !known.includes(k));
   if (unknown.length) throw new TensorError(op, `unknown option ${unknown.join(', ')} (valid: ${known.join(', ')})`);
   if (o.steps === undefined && o.epochs === undefined && o.timeBudgetSec === undefined) throw new TensorError(op, 'give steps, epochs or timeBudgetSec');
-  for (const k of ['steps', 'epochs', 'valEvery', 'checkpointEvery', 'logEvery'] as const) {
+  for (const k of ['steps', 'epochs', 'valEvery', 'checkpointEvery', 'logEvery', 'historyLimit'] as const) {
     const v = o[k];
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new TensorError(op, `${k} must be a positive integer, got ${v}`);
   }
@@ -146,6 +153,9 @@ function* steps<B, S>(model: Module, task: Task<B, S>, o: FitOptions, op: string
 
   const history: StepRecord[] = [];
   const validation: ValRecord[] = [];
+  const limit = Math.max(2, o.historyLimit ?? 2000);
+  // history holds the steps that are multiples of h.stride; validation the validations whose ordinal is a multiple of h.valStride
+  const h: HistoryState = { stride: 1, valStride: 1, valCount: 0, bestVal: null };
   let step = 0;
   let best: { loss: number; step: number; weights: Record<string, Tensor> } | null = null;
   let sinceBest = 0;
@@ -156,6 +166,7 @@ function* steps<B, S>(model: Module, task: Task<B, S>, o: FitOptions, op: string
     step = r.step;
     history.push(...r.history);
     validation.push(...r.validation);
+    Object.assign(h, r.h);
     state = r.state as S | undefined;
   }
 
@@ -163,7 +174,7 @@ function* steps<B, S>(model: Module, task: Task<B, S>, o: FitOptions, op: string
   const t0 = Date.now();
   const startStep = step;
   let stopReason: FitResult['stopReason'] = 'steps';
-  const save = () => store?.save(trainingCheckpoint(model, opt, task, step, history, validation, state, o.config ?? {}));
+  const save = () => store?.save(trainingCheckpoint(model, opt, task, step, history, validation, state, o.config ?? {}, h));
 
   for (;;) {
     if (o.steps !== undefined && step >= o.steps) { stopReason = 'steps'; break; }
@@ -183,7 +194,8 @@ function* steps<B, S>(model: Module, task: Task<B, S>, o: FitOptions, op: string
     state = r.state === undefined ? undefined : task.detachState ? task.detachState(r.state) : r.state;
     step++;
     const rec = { step, loss, gradNorm, lr: opt.lr };
-    history.push(rec);
+    if (step % h.stride === 0) history.push(rec);
+    if (history.length > limit) h.stride = thin(history, h.stride * 2, (r) => r.step);
     o.onStep?.(rec);
     const elapsed = (Date.now() - t0) / 1000;
     const rate = (step - startStep) / Math.max(elapsed, 1e-9);
@@ -196,7 +208,10 @@ function* steps<B, S>(model: Module, task: Task<B, S>, o: FitOptions, op: string
     const last = o.steps !== undefined && step >= o.steps;
     if (task.validate && o.valEvery && (step % o.valEvery === 0 || last)) {
       const vl = task.validate();
-      validation.push({ step, loss: vl });
+      if (h.valCount % h.valStride === 0) validation.push({ step, loss: vl });
+      h.valCount++;
+      if (validation.length > limit) h.valStride = thin(validation, h.valStride * 2, (_, i) => i * h.valStride);
+      if (h.bestVal === null || vl < h.bestVal[1]) h.bestVal = [step, vl];
       o.onValidation?.({ step, loss: vl });
       progress.note(`validation at step ${step}: ${vl.toFixed(4)} ${task.unit}${task.unit === 'nats/char' ? ` (${(vl / Math.LN2).toFixed(3)} bpc)` : ''}`);
       if (o.earlyStopping) {
@@ -216,11 +231,26 @@ function* steps<B, S>(model: Module, task: Task<B, S>, o: FitOptions, op: string
   progress.done();
   if (best && o.earlyStopping?.restoreBest !== false) model.loadStateDict(best.weights);
   save();
-  const bestVal = validation.length ? validation.reduce((a, b) => (b.loss < a.loss ? b : a)) : null;
   return {
-    steps: step, history, validation, bestValLoss: bestVal?.loss ?? null, bestStep: bestVal?.step ?? null,
+    steps: step, history, validation, bestValLoss: h.bestVal?.[1] ?? null, bestStep: h.bestVal?.[0] ?? null,
     stoppedEarly: stopReason === 'early-stopping', stopReason, seconds: (Date.now() - t0) / 1000,
   };
+}
+
+/** How the bounded history was thinned, saved in the checkpoint so a resumed run keeps the same records. */
+interface HistoryState {
+  stride: number;
+  valStride: number;
+  valCount: number;
+  bestVal: [number, number] | null;
+}
+
+/** Keeps the records whose key (step, or ordinal × old stride) is a multiple of `stride`, in place; returns the stride. */
+function thin<T>(list: T[], stride: number, key: (r: T, i: number) => number): number {
+  const kept = list.filter((r, i) => key(r, i) % stride === 0);
+  list.length = 0;
+  list.push(...kept);
+  return stride;
 }
 
 function optimizerOpts(o: FitOptions['optimizer']): object {
@@ -236,7 +266,7 @@ function cloneWeights(m: Module): Record<string, Tensor> {
 }
 
 /** Model weights, optimizer state, task (data position + RNG) state, step, history and carried state. */
-export function trainingCheckpoint(model: Module, opt: Optimizer, task: Task<unknown, unknown>, step: number, history: StepRecord[], validation: ValRecord[], state: unknown, config: JsonObject): Checkpoint {
+export function trainingCheckpoint(model: Module, opt: Optimizer, task: Task<unknown, unknown>, step: number, history: StepRecord[], validation: ValRecord[], state: unknown, config: JsonObject, thinning?: HistoryState): Checkpoint {
   const tensors: Record<string, Tensor> = {};
   for (const [k, v] of Object.entries(model.stateDict())) tensors[`model.${k}`] = v;
   const st = state as Record<string, Tensor | undefined> | undefined;
@@ -246,6 +276,7 @@ export function trainingCheckpoint(model: Module, opt: Optimizer, task: Task<unk
     meta: {
       kind: 'unfold-training', step, config, task: task.getState(), rngs: moduleRngStates(model),
       history: history.map((h) => [h.step, h.loss, h.gradNorm, h.lr]), validation: validation.map((v) => [v.step, v.loss]),
+      ...(thinning ? { historyThinning: { ...thinning } } : {}),
     },
   };
   ckpt = packOptimizerState(ckpt, opt.stateDict());
@@ -267,7 +298,9 @@ function restore(ckpt: Checkpoint, dir: string, model: Module, opt: Optimizer, t
   setModuleRngStates(model, meta.rngs as JsonObject);
   const history = (meta.history as number[][]).map(([s, l, g, lr]) => ({ step: s, loss: l, gradNorm: g, lr }));
   const validation = (meta.validation as number[][]).map(([s, l]) => ({ step: s, loss: l }));
-  return { step: meta.step as number, history, validation, state: Object.keys(state).length ? state : undefined };
+  const best = validation.length ? validation.reduce((a, b) => (b.loss < a.loss ? b : a)) : null;
+  const h: HistoryState = (meta.historyThinning as unknown as HistoryState | undefined) ?? { stride: 1, valStride: 1, valCount: validation.length, bestVal: best ? [best.step, best.loss] : null };
+  return { step: meta.step as number, history, validation, h, state: Object.keys(state).length ? state : undefined };
 }
 
 function moduleRngStates(m: Module): JsonObject {

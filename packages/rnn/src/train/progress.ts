@@ -27,6 +27,8 @@ export interface ProgressReporter {
 export interface TextSink {
   write(s: string): unknown;
   isTTY?: boolean;
+  /** Terminal width (Node's TTY streams have it): the live bar is cut to fit, so it never wraps and leaves stale rows. */
+  columns?: number;
 }
 
 /**
@@ -68,7 +70,7 @@ export class Progress implements ProgressReporter {
       const width = 24;
       const done = Math.round(frac * width);
       const bar = p.total ? `[${'='.repeat(Math.max(0, done - 1))}${done > 0 ? '>' : ''}${' '.repeat(width - done)}] ` : '';
-      this.out.write(`\r${bar}${text}\x1b[K`);
+      this.out.write(`\r${fitWidth(bar, text, this.out.columns)}\x1b[K`);
     } else if (p.step - this.lastLine >= this.every || p.step === p.total || p.step === 1) {
       this.lastLine = p.step;
       this.out.write(`${text}\n`);
@@ -95,8 +97,24 @@ export function formatProgress(p: ProgressInfo): string {
   return parts.join('  ');
 }
 
+/** m:ss below an hour, h:mm:ss from there. */
 export function formatDuration(sec: number): string {
   const s = Math.max(0, Math.round(sec));
   const m = Math.floor(s / 60);
-  return `${m}:${String(s % 60).padStart(2, '0')}`;
+  const ss = String(s % 60).padStart(2, '0');
+  return m < 60 ? `${m}:${ss}` : `${Math.floor(m / 60)}:${String(m % 60).padStart(2, '0')}:${ss}`;
+}
+
+/**
+ * The bar line cut to `columns − 1` characters (the last column would wrap on some terminals):
+ * the bar goes first, then trailing fields of the text, then the text is cut.
+ */
+export function fitWidth(bar: string, text: string, columns: number | undefined): string {
+  if (!columns || columns < 2) return bar + text;
+  const max = columns - 1;
+  if ([...bar].length + [...text].length <= max) return bar + text;
+  const fields = text.split('  ');
+  while (fields.length > 1 && [...fields.join('  ')].length > max) fields.pop();
+  const t = [...fields.join('  ')];
+  return t.length > max ? t.slice(0, max).join('') : t.join('');
 }
