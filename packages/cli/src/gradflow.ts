@@ -4,9 +4,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Rng, TensorError, normal } from '@unfold/tensor';
 import { FlagSpec, FlagValues, UsageError } from './args';
-import { loadRun } from './run';
+import { loadRun, loadRunCorpus } from './run';
+import { ensureDir } from './folders';
 import { CharVocab, GRU, LSTM, RecurrentLayer, SimpleRNN, CharRNN, CharRNNOptions, Adam, gradientFlow, flowAt, CharFlowInput, heatmap, linePlot } from '@unfold/rnn';
-import { loadTextFile, writeSvg } from '@unfold/rnn/node';
+import { writeSvg } from '@unfold/rnn/node';
 import { loadDefaultCorpus } from './corpus';
 
 const CELLS = ['rnn', 'lstm', 'gru'] as const;
@@ -24,7 +25,7 @@ export const GRADFLOW_FLAGS: Record<string, FlagSpec> = {
   'train-steps': { kind: 'int', help: 'heatmap: steps of character-LM training on the default corpus (0 = no heatmap)', default: 60 },
   every: { kind: 'int', help: 'heatmap: measure the flow every N training steps', default: 5 },
   'train-seq': { kind: 'int', help: 'heatmap: training window length (BPTT length while training)', default: 50 },
-  run: { kind: 'string', help: 'a run folder from unfold train: measure its trained model instead of random cells' },
+  run: { kind: 'string', help: 'a run folder from unfold train: measure its trained model (on its own corpus) instead of random cells' },
   out: { kind: 'string', help: 'folder for the SVG plots and flow.json', default: 'gradflow' },
   seed: { kind: 'int', help: 'random seed', default: 0 },
   help: { kind: 'bool', help: 'show this help' },
@@ -67,7 +68,7 @@ export function gradflowCommand(f: FlagValues): number {
   const cells = parseCells(f.cells as string);
   const seed = f.seed as number;
   const out = f.out as string;
-  fs.mkdirSync(out, { recursive: true });
+  ensureDir(out, 'unfold gradflow');
   const say = (s: string) => process.stdout.write(`${s}\n`);
   const curves: { name: string; norms: Float64Array }[] = [];
 
@@ -76,7 +77,7 @@ export function gradflowCommand(f: FlagValues): number {
     const { model: m32, vocab, config } = loadRun(f.run as string);
     const model = new CharRNN({ ...config.model, dtype: 'float64' } as CharRNNOptions);
     model.loadStateDict(m32.stateDict());
-    const text = fs.existsSync(config.corpus) ? loadTextFile(config.corpus).text : loadDefaultCorpus().text;
+    const text = loadRunCorpus(config, 'unfold gradflow', 'gradflow --run measures on the text the run was trained on').corpus.text;
     const ids = vocab.encode(text, { unknownId: 0 }); // a different corpus may hold characters the run never saw
     if (ids.length < T + 2) throw new TensorError('unfold gradflow', `the corpus has ${ids.length} characters; need more than T + 1 = ${T + 1}`);
     const rng = new Rng(seed);

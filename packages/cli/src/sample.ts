@@ -1,12 +1,10 @@
 import { Rng, TensorError } from '@unfold/tensor';
 import { FlagSpec, FlagValues, UsageError } from './args';
-import { loadRun, unigramLoss } from './run';
+import { loadRun, loadRunCorpus, readCorpus, sameCorpus, unigramLoss } from './run';
 import { splitText, sampleIds } from '@unfold/rnn';
-import { loadTextFile } from '@unfold/rnn/node';
-import { loadDefaultCorpus } from './corpus';
 
 export const SAMPLE_FLAGS: Record<string, FlagSpec> = {
-  run: { kind: 'string', help: 'run folder (or checkpoint folder) written by unfold train' },
+  run: { kind: 'string', help: 'run folder (or checkpoint folder) written by unfold train (or give it as the argument)', positional: true },
   length: { kind: 'int', help: 'characters to generate', default: 500 },
   temperature: { kind: 'number', help: 'softmax temperature (< 1 conservative, > 1 adventurous)', default: 0.8 },
   'top-k': { kind: 'int', help: 'sample among the k most likely characters only (0 = all)', default: 0 },
@@ -26,8 +24,8 @@ export function sampleCommand(f: FlagValues): number {
 }
 
 export const EVAL_FLAGS: Record<string, FlagSpec> = {
-  run: { kind: 'string', help: 'run folder (or checkpoint folder) written by unfold train' },
-  corpus: { kind: 'string', help: 'text file to evaluate on (default: the corpus the run was trained on, its test split)' },
+  run: { kind: 'string', help: 'run folder (or checkpoint folder) written by unfold train (or give it as the argument)', positional: true },
+  corpus: { kind: 'string', help: 'text file to evaluate on, whole (default: the corpus the run was trained on, checked by its SHA-256, its test split)' },
   batch: { kind: 'int', help: 'lanes', default: 16 },
   help: { kind: 'bool', help: 'show this help' },
 };
@@ -35,9 +33,14 @@ export const EVAL_FLAGS: Record<string, FlagSpec> = {
 export function evalCommand(f: FlagValues): number {
   if (!f.run) throw new UsageError('--run <folder> is required');
   const { model, vocab, config } = loadRun(f.run as string);
-  const corpus = f.corpus ? loadTextFile(f.corpus as string) : loadDefaultCorpus();
+  // the run's own text unless told otherwise: never another text without saying so
+  const { corpus, record } = f.corpus !== undefined
+    ? readCorpus(f.corpus as string)
+    : loadRunCorpus(config, 'unfold eval', 'pass --corpus <file> to score a text of your choice');
+  const own = sameCorpus(config, record);
   const ids = vocab.encode(corpus.text);
-  const split = f.corpus ? { train: ids, val: ids, test: ids } : splitText(ids, { val: 0.05, test: 0.05 });
+  const split = own ? splitText(ids, { val: 0.05, test: 0.05 }) : { train: ids, val: ids, test: ids };
+  process.stdout.write(`scoring ${record.path ?? corpus.name}: ${own ? "the run's own corpus, its test split" : 'the whole file'}\n`);
   const test = split.test;
   const B = Math.max(1, Math.min(f.batch as number, Math.floor(test.length / (config.seqLen + 1))));
   const L = Math.floor(test.length / B);
