@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CharLMTask, CharRNN, CharVocab, CheckpointError, fit } from '@unfold/rnn';
+import { CharLMTask, CharRNN, CharVocab, CheckpointError, JsonObject, fit } from '@unfold/rnn';
 import { directoryStore, loadCheckpoint } from '@unfold/rnn/node';
 
 const MASKS = [0x01, 0x20, 0x80, 0xff];
@@ -17,7 +17,7 @@ test('flipping any byte of manifest.json or tensors.bin never loads', () => {
   const vocab = CharVocab.fromText(text);
   const model = new CharRNN({ cell: 'gru', vocabSize: vocab.size, hiddenSize: 2, seed: 3 });
   const task = new CharLMTask(model, { train: vocab.encode(text), val: vocab.encode(text.slice(0, 40)), batchSize: 2, seqLen: 4, maxValWindows: 1 });
-  fit(model, task, { steps: 3, valEvery: 2, log: 'none', checkpoint: directoryStore(dir), config: { vocab: vocab.toJSON(), note: 'flip test 1e-7' } });
+  fit(model, task, { steps: 3, valEvery: 2, log: 'none', checkpoint: directoryStore(dir), config: { vocab: vocab.toJSON() as unknown as JsonObject, note: 'flip test 1e-7' } });
   loadCheckpoint(dir); // the intact checkpoint loads
   const counts = { positions: 0, loads: 0, named: 0 };
   const silent: string[] = [];
