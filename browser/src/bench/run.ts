@@ -2,7 +2,8 @@
 // TensorFlow.js (wasm, and webgl where the browser offers WebGL) in the same page — and Unfold in
 // this Node process beside them, so the browser ÷ Node ratio is measured in one run.
 //
-//   node --experimental-wasm-relaxed-simd browser/dist/bench/run.js [--quick] [--only W1,W3] [--contenders unfold-wasm-1t,tfjs-wasm] [--no-node]
+//   node --experimental-wasm-relaxed-simd browser/dist/bench/run.js [--quick] [--only W1,W3] [--contenders unfold-wasm-1t,tfjs-wasm] [--no-node] [--report]
+// (--report re-renders the README section from benchmarks/results/browser.json without measuring)
 //
 // Steps: bundle the page (build.ts), serve it with COOP/COEP (cross-origin isolated, so Unfold's
 // thread pool can run on Web Workers), prove each workload in the page (same weights → same loss,
@@ -32,10 +33,11 @@ interface Args {
   only: string[] | null;
   contenders: PageContender[];
   node: boolean;
+  report: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, only: null, contenders: [...PAGE_CONTENDERS], node: true };
+  const a: Args = { quick: false, only: null, contenders: [...PAGE_CONTENDERS], node: true, report: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -45,6 +47,7 @@ function parseArgs(argv: string[]): Args {
     };
     if (flag === '--quick') a.quick = true;
     else if (flag === '--no-node') a.node = false;
+    else if (flag === '--report') a.report = true;
     else if (flag === '--only') {
       a.only = value().split(',').map((s) => s.trim().toUpperCase());
       const bad = a.only.filter((id) => !WORKLOADS.some((w) => w.id === id));
@@ -54,7 +57,7 @@ function parseArgs(argv: string[]): Args {
       const bad = names.filter((n) => !(PAGE_CONTENDERS as readonly string[]).includes(n));
       if (bad.length) throw new Error(`bench:browser: --contenders ${bad.join(',')}: unknown contender (valid: ${PAGE_CONTENDERS.join(', ')})`);
       a.contenders = names as PageContender[];
-    } else throw new Error(`bench:browser: unknown flag '${flag}' (valid: --quick, --only W1,W3, --contenders ${PAGE_CONTENDERS.join(',')}, --no-node)`);
+    } else throw new Error(`bench:browser: unknown flag '${flag}' (valid: --quick, --only W1,W3, --contenders ${PAGE_CONTENDERS.join(',')}, --no-node, --report)`);
   }
   return a;
 }
@@ -147,6 +150,13 @@ async function nodeUnfold(w: Workload, proof: PrepareResult, tol: number) {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  const here = path.resolve(__dirname, '..', '..', '..', 'benchmarks');
+  if (args.report) {
+    const rep = JSON.parse(fs.readFileSync(path.join(here, 'results', 'browser.json'), 'utf8')) as BrowserReport;
+    writeBrowserSection(path.join(here, 'README.md'), renderBrowserMarkdown(rep));
+    console.log(`benchmarks/README.md (## In the browser) re-rendered from results/browser.json (${rep.date})`);
+    return;
+  }
   const t0 = performance.now();
   const loadStart = load1();
   const loads: number[] = [loadStart];
@@ -155,7 +165,6 @@ async function main(): Promise<void> {
   const tol = 1e-4;
   const policy = policyFor(args.quick);
   const deadlineMs = t0 + 15 * 60_000;
-  const here = path.resolve(__dirname, '..', '..', '..', 'benchmarks');
   const full = !args.quick && args.only === null && args.contenders.length === PAGE_CONTENDERS.length && args.node;
   let browser: Browser | undefined;
   const server = await (async () => {
