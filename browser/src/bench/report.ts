@@ -71,6 +71,15 @@ export function renderBrowserMarkdown(rep: BrowserReport): string {
   const loads = m.loadAvg;
   L.push(`Measured ${rep.date.slice(0, 10)} in ${m.browser} (headless, Debian's; ${rep.page.hardwareConcurrency} logical cores; page cross-origin isolated: ${rep.page.crossOriginIsolated ? 'yes' : 'no'}) and Node ${m.node}, on ${m.cpu} (${m.cores} cores), ${m.platform}.`);
   L.push(`Command: \`${rep.command}\` (${(rep.seconds / 60).toFixed(1)} min wall clock; 1-min load average ${loads[0]} at the start, ${loads.slice(1).join(', ')} after each workload${loads[0] > 1.5 ? ' — a busy shared host: absolute times are inflated, the interleaved ratios are the figures to read' : ''}).`);
+  const w1 = rep.workloads.find((w) => w.workload.id === 'W1');
+  if (w1) {
+    const t = (a: RunName, b: RunName, st: Stat): string => times(stat(w1, a, 'train', st), stat(w1, b, 'train', st));
+    L.push('');
+    L.push(
+      `**W1 training step, Unfold (wasm, 1 thread):** Chromium ÷ Node ${t('unfold-wasm-1t', NODE, 'median')} by medians (${t('unfold-wasm-1t', NODE, 'min')} by fastest runs); ` +
+        `tfjs-wasm in the same page takes ${t('tfjs-wasm', 'unfold-wasm-1t', 'median')} Unfold's time (${t('tfjs-wasm', 'unfold-wasm-1t', 'min')} by fastest runs).`,
+    );
+  }
   const desc = new Map<string, string>();
   for (const w of rep.workloads) for (const r of w.runs) if (r.description && !desc.has(r.name)) desc.set(r.name, r.description);
   L.push('');
