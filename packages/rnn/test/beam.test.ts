@@ -36,9 +36,17 @@ describe('Seq2Seq.beamDecode', () => {
     for (const m of models) {
       for (const src of sources) {
         const ex = exhaustive(m, src);
-        const beam = m.beamDecode([src], { beamSize: CONT.length ** MAX, maxLen: MAX, nBest: 5 })[0];
-        expect(beam.map((h) => h.tokens)).toEqual(ex.slice(0, 5).map((h) => h.tokens));
-        beam.forEach((h, i) => expect(h.logProb).toBeCloseTo(ex[i].logProb, 4));
+        const top = m.beamDecode([src], { beamSize: CONT.length ** MAX, maxLen: MAX, nBest: 5 })[0];
+        expect(top.map((h) => h.tokens)).toEqual(ex.slice(0, 5).map((h) => h.tokens));
+        top.forEach((h, i) => expect(h.logProb).toBeCloseTo(ex[i].logProb, 4));
+        // the whole ranking: every one of the 85 outputs, each with its own log-probability
+        const all = m.beamDecode([src], { beamSize: ex.length, maxLen: MAX, nBest: ex.length })[0];
+        expect(all.length).toBe(ex.length);
+        const want = new Map(ex.map((h) => [h.tokens.join(','), h.logProb]));
+        all.forEach((h, i) => {
+          expect(h.logProb).toBeCloseTo(want.get(h.tokens.join(','))!, 4);
+          expect(h.logProb).toBeCloseTo(ex[i].logProb, 4);
+        });
       }
     }
   });
