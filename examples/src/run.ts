@@ -8,6 +8,7 @@ const EXAMPLES: Record<string, [string, string]> = {
   forecast: ['real/forecast.js', 'Seattle weather, Mauna Loa CO2, stocks: GRU vs persistence, seasonal naive, linear AR (+ missing values)'],
   g2p: ['real/g2p.js', 'CMUdict grapheme → phoneme: attention encoder–decoder, greedy and beam decoding, PER/WER'],
   'name-gen': ['real/nameGen.js', 'names generated conditioned on their list: char GRU vs bigram, nats/char, novelty'],
+  'make-digits': ['real/makeDigits.js', 'makes examples/data/digits.json with espeak-ng (committed; needs espeak-ng)'],
   digits: ['real/digits.js', 'spoken digits (espeak-ng voices): GRU on log-mel frames vs logistic regression, unseen voices'],
   sentiment: ['sentiment.js', 'synthetic sentiment (many-to-one)'],
   seq2seq: ['seq2seq.js', 'digit-string reversal with attention'],

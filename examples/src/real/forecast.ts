@@ -13,7 +13,7 @@
  *     a GRU that sees a mask channel against one fed mean-imputed inputs (and the linear AR
  *     on mean-imputed inputs). Targets are scored against the true values.
  *
- *   npm run example -- forecast [--out docs/img]
+ *   npm run example -- forecast [--out docs/figures]
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -105,7 +105,7 @@ function plotRun(r: ForecastRun, title: string, yLabel: string, k = 0): string {
 function main(argv: string[]): void {
   const say = sayer(false);
   const oi = argv.indexOf('--out');
-  const out = oi >= 0 ? argv[oi + 1] : 'docs/img';
+  const out = oi >= 0 ? argv[oi + 1] : 'docs/figures';
   const row = (m: string, e: Errors): string => `    ${m.padEnd(28)} MAE ${e.mae.toFixed(3).padStart(8)}   RMSE ${e.rmse.toFixed(3).padStart(8)}`;
   const report = (r: ForecastRun, unit: string): void => {
     const s = r.scores;

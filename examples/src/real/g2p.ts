@@ -33,7 +33,18 @@ export interface G2PData {
   test: number[];
 }
 
+const cache = new Map<number, G2PData>();
+
+/** The data set and its split for `seed` (built once per process: reading CMUdict takes a second or two). */
 export function g2pData(seed: number): G2PData {
+  const hit = cache.get(seed);
+  if (hit) return hit;
+  const d = buildG2PData(seed);
+  cache.set(seed, d);
+  return d;
+}
+
+function buildG2PData(seed: number): G2PData {
   const dict = loadCmudict();
   const words = [...dict.keys()].filter((w) => /^[A-Z']+$/.test(w) && /[A-Z]/.test(w)).sort();
   const letters = [...new Set(words.join(''))].sort();
@@ -125,6 +136,8 @@ export function letterTable(d: G2PData, train: readonly number[]): (i: number) =
 export interface G2POptions {
   /** Train on the first trainWords words of the training split (default all). */
   trainWords?: number;
+  /** Keep only words of at most this many letters, in training and test (a small slice for tests). */
+  maxWordLength?: number;
   testWords?: number;
   beamWords?: number;
   beamSize?: number;
@@ -157,8 +170,9 @@ export function runG2P(o: G2POptions = {}): G2PResult {
   const say = sayer(o.quiet);
   const seed = o.seed ?? 1;
   const d = g2pData(seed);
-  const trainWords = d.train.slice(0, o.trainWords ?? d.train.length);
-  const test = d.test.slice(0, o.testWords ?? d.test.length);
+  const short = (i: number): boolean => d.words[i].length <= (o.maxWordLength ?? Infinity);
+  const trainWords = d.train.filter(short).slice(0, o.trainWords ?? d.train.length);
+  const test = d.test.filter(short).slice(0, o.testWords ?? d.test.length);
   const src: number[][] = [];
   const tgtIn: number[][] = [];
   const tgtOut: number[][] = [];
