@@ -88,11 +88,12 @@ export function runSeries(name: string, spec: SeriesSpec, o: { steps?: number; h
   return { name, windows: w, scores, gruForecast: g.forecast, arForecast: ar };
 }
 
-function plotRun(r: ForecastRun, title: string, yLabel: string, k = 0): string {
-  const idx = r.windows.test;
-  const x = idx.map((_, i) => i + 1);
+/** Forecasts vs truth over test windows [from, to) (x: their position in the test span, from 1). */
+function plotRun(r: ForecastRun, title: string, xLabel: string, yLabel: string, from = 0, to = Infinity, k = 0): string {
+  const idx = r.windows.test.slice(from, to);
+  const x = idx.map((_, i) => from + i + 1);
   return linePlot({
-    title, xLabel: 'test step', yLabel, width: 720, height: 320,
+    title, xLabel, yLabel, width: 720, height: 320,
     series: [
       { name: 'truth', x, y: idx.map((n) => r.windows.truth[n][k]) },
       { name: 'GRU', x, y: idx.map((n) => r.gruForecast(n)[k]) },
@@ -130,8 +131,8 @@ function main(argv: string[]): void {
   say(row('GRU, mean-imputed', imputed.scores.gru));
   say(row('GRU, with mask channel', masked.scores.gru));
   fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(path.join(out, 'forecast-weather.svg'), plotRun(weather, 'Seattle 2015: next-day temp_max, forecast vs truth', 'temp_max (°C)'));
-  fs.writeFileSync(path.join(out, 'forecast-co2.svg'), plotRun(co2, 'Mauna Loa CO2 12 months ahead (last 12 months)', 'CO2 (ppm)'));
+  fs.writeFileSync(path.join(out, 'forecast-weather.svg'), plotRun(weather, 'Seattle, Oct–Dec 2015: next-day temp_max, forecast vs truth', 'day of 2015', 'temp_max (°C)', 273));
+  fs.writeFileSync(path.join(out, 'forecast-co2.svg'), plotRun(co2, 'Mauna Loa CO2, 12 months ahead: May 2019 – Apr 2020', 'test month', 'CO2 (ppm)'));
   say(`plots: ${path.join(out, 'forecast-weather.svg')}, ${path.join(out, 'forecast-co2.svg')}`);
 }
 
