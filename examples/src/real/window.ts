@@ -5,6 +5,7 @@ import { Rng, Tensor, TensorError, zeros } from '@unfold/tensor';
 import * as ad from '@unfold/autodiff';
 import { noGrad } from '@unfold/autodiff';
 import { Adam, GRU, Linear, Module, clipGradNorm, computeGradients, cosine } from '@unfold/rnn';
+import { takeRows } from '../forecast';
 
 export interface SeriesSpec {
   /** [T][F] values in their own units; NaN = missing input. */
@@ -188,13 +189,6 @@ export class WindowGru extends Module {
   }
 }
 
-function rows(t: Tensor, idx: readonly number[]): Tensor {
-  const row = t.size / t.shape[0];
-  const out = zeros([idx.length, ...t.shape.slice(1)], t.dtype);
-  idx.forEach((i, k) => out.data.set(t.data.subarray(i * row, (i + 1) * row), k * row));
-  return out;
-}
-
 export interface GruFit {
   forecast: (n: number) => number[];
   steps: number;
@@ -213,8 +207,8 @@ export function fitGru(w: Windows, o: { hiddenSize?: number; steps?: number; bat
   const t0 = Date.now();
   for (let s = 0; s < steps; s++) {
     const idx = Array.from({ length: B }, () => w.train[Math.floor(rng.next() * w.train.length)]);
-    const xb = rows(w.x, idx);
-    const yb = rows(w.y, idx);
+    const xb = takeRows(w.x, idx);
+    const yb = takeRows(w.y, idx);
     model.train(true);
     computeGradients(model, () => ({ loss: ad.mse(model.forward(xb), yb) }));
     clipGradNorm(params, 1);
