@@ -11,6 +11,7 @@ import { CellState, GATES, cellStep } from '../cells';
 import { Attention, AttentionMemory, BahdanauAttention, LuongAttention } from '../attention';
 import { PaddedIds, padSequences } from '../data/padding';
 import { EOS_ID, PAD_ID, SOS_ID } from '../data/seq2seq';
+import { BeamHypothesis, BeamOptions, beamDecode } from './beam';
 
 export type Seq2SeqAttention = 'dot' | 'general' | 'bahdanau';
 
@@ -59,7 +60,7 @@ class DecoderCell extends Module {
 }
 
 /** Decoder state between steps: the cell state and h̃, the attentional vector fed back in. */
-interface DecoderState {
+export interface DecoderState {
   cell: CellState; // [h] or [h, c], each [B, H]
   feed: Tensor; // h̃_{t−1}: [B, H]
 }
@@ -148,7 +149,7 @@ export class Seq2Seq extends Module {
    * one product; slicing a precomputed projection of all T steps instead would cost a
    * full-size adjoint per step in backward (a slice's VJP is as big as what it slices).
    */
-  private step(prev: ArrayLike<number>, st: DecoderState, mem: AttentionMemory): { hTilde: Tensor; weights: Tensor; state: DecoderState } {
+  step(prev: ArrayLike<number>, st: DecoderState, mem: AttentionMemory): { hTilde: Tensor; weights: Tensor; state: DecoderState } {
     const x = ad.concat([this.tgtEmbedding.forward(prev), st.feed], 1); // [B, E+H]
     const xp = ad.add(ad.matmul(x, this.decoder.wih.value, { transB: true }), this.decoder.bih.value); // [B,E+H] × [G·H,E+H]ᵀ → [B,G·H]
     const cell = cellStep(this.opts.cell, true)(xp, st.cell, this.decoder.whh.value, this.decoder.bhh.value);
@@ -228,6 +229,15 @@ export class Seq2Seq extends Module {
     } finally {
       this.train(was);
     }
+  }
+
+  /**
+   * Beam search over one or more sources (no tape, eval mode): see `beamDecode` in ./beam.ts.
+   * Returns per source its `n` best hypotheses, best first, each with its tokens (EOS not
+   * included) and log-probability.
+   */
+  beamDecode(src: number[][], opts: BeamOptions): BeamHypothesis[][] {
+    return beamDecode(this, src, opts);
   }
 
   private checkBatch(batch: Seq2SeqBatch): Seq2SeqBatch {
