@@ -13,6 +13,7 @@ export { RecurrentOptions, RecurrentInit } from './layers/options';
 export { CharRNN, CharRNNOptions, CharState, CellName, CELL_NAMES, detachState } from './models/charRnn';
 export { sampleIds, drawFrom, SampleOptions } from './models/sample';
 export { computeGradients } from './train/gradients';
+export { checkOptions, keysOf } from './options';
 export { Task } from './train/task';
 export { CharLMTask, CharLMTaskOptions } from './train/charLmTask';
 export { fit, fitAsync, FitOptions, FitAsyncOptions, FitResult, StepRecord, ValRecord, trainingCheckpoint } from './train/fit';

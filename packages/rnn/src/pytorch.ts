@@ -1,6 +1,7 @@
 import { DType, Tensor, TensorError, isDType, tensor } from '@unfold/tensor';
 import { noGrad } from '@unfold/autodiff';
 import { GRU, LSTM, RecurrentInput, RecurrentLayer, SimpleRNN } from './layers/recurrent';
+import { checkOptions } from './options';
 
 /**
  * PyTorch interchange as JSON (docs/pytorch.md): one entry per tensor,
@@ -92,6 +93,7 @@ function checkDType(dtype: DType): void {
  * converts to the model's dtype anyway).
  */
 export function loadPytorchJson(json: string | object, opts: { dtype?: DType } = {}): Record<string, Tensor> {
+  checkOptions('loadPytorchJson', opts, ['dtype']);
   const dtype = opts.dtype ?? 'float64';
   checkDType(dtype);
   const obj = parse(json);
@@ -112,6 +114,7 @@ export function loadPytorchJson(json: string | object, opts: { dtype?: DType } =
 
 /** Everything an export holds: the weights (as loadPytorchJson) and the reserved entries, validated. */
 export function readPytorchExport(json: string | object, opts: { dtype?: DType } = {}): PytorchExport {
+  checkOptions('readPytorchExport', opts, ['dtype']);
   const dtype = opts.dtype ?? 'float64';
   const obj = parse(json);
   const res: PytorchExport = { params: loadPytorchJson(obj, { dtype }) };
@@ -154,6 +157,7 @@ function configProblem(v: unknown): string | null {
 
 /** The Unfold layer that a torch config describes (fresh weights: load the export's into it). */
 export function layerFromTorchConfig(c: TorchConfig, opts: { dtype?: DType; fused?: boolean } = {}): RecurrentLayer {
+  checkOptions('layerFromTorchConfig', opts, ['dtype', 'fused']);
   const p = configProblem(c);
   if (p) throw new TensorError('layerFromTorchConfig', p);
   const o = { inputSize: c.input_size, hiddenSize: c.hidden_size, numLayers: c.num_layers, bias: c.bias, batchFirst: c.batch_first, bidirectional: c.bidirectional, dtype: opts.dtype, fused: opts.fused };
@@ -203,6 +207,7 @@ export function exportLayerJson(layer: RecurrentLayer, x: Tensor, input: Recurre
  * Values must be finite: JSON has no NaN/Infinity. `extra` adds reserved entries verbatim.
  */
 export function stateDictToJson(sd: Record<string, Tensor>, opts: { extra?: Record<string, unknown>; space?: number } = {}): string {
+  checkOptions('stateDictToJson', opts, ['extra', 'space']);
   if (sd === null || typeof sd !== 'object') throw new TensorError('stateDictToJson', `expected an object of name → Tensor, got ${sd === null ? 'null' : typeof sd}`);
   const out: Record<string, unknown> = {};
   const problems: string[] = [];

@@ -5,7 +5,8 @@ import { CellKind, CellState, GATES, STATES, cellStep } from '../cells';
 import { Module } from '../nn/module';
 import { Param } from '../optim/param';
 import { orthogonal, uniformRange, xavierUniform, identityInit } from '../nn/init';
-import { RecurrentOptions, checkRecurrentOptions } from './options';
+import { RecurrentOptions, checkRecurrentOptions, warnRecurrentOptions } from './options';
+import { checkOptions } from '../options';
 
 export interface RecurrentInput {
   /** Initial state [L·D, B, H] per state kind (h, and c for LSTM); zeros when absent. */
@@ -61,6 +62,7 @@ export class RecurrentLayer extends Module {
   constructor(readonly kind: CellKind, readonly label: string, o: RecurrentOptions) {
     super();
     checkRecurrentOptions(label, o, kind === 'rnn_tanh' || kind === 'rnn_relu' ? ['nonlinearity'] : [], kind === 'lstm');
+    warnRecurrentOptions(label, o);
     this.inputSize = o.inputSize;
     this.hiddenSize = o.hiddenSize;
     this.numLayers = o.numLayers ?? 1;
@@ -167,8 +169,7 @@ export class RecurrentLayer extends Module {
     const lbl = this.label;
     const xShape = x ? x.shape : [onehot!.T, onehot!.B, this.inputSize];
     if (input === null || typeof input !== 'object') throw new TensorError(lbl, `second argument must be { h0?, c0?, lengths? }, got ${input === null ? 'null' : typeof input}`);
-    const unknown = Object.keys(input).filter((k) => !['h0', 'c0', 'lengths'].includes(k));
-    if (unknown.length) throw new TensorError(lbl, `unknown input field ${unknown.join(', ')} (valid: h0, c0, lengths)`);
+    checkOptions(lbl, input, ['h0', 'c0', 'lengths'], { what: 'input field' });
     let seq: Tensor | null = x ? (this.batchFirst ? ad.permute(x, [1, 0, 2]) : x) : null; // [T, B, I]
     const [T, B, I] = seq ? seq.shape : xShape;
     if (I !== this.inputSize) throw new TensorError(lbl, `input feature size ${I} ≠ inputSize ${this.inputSize} (input ${shapeStr(xShape)})`);
