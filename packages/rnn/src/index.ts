@@ -6,6 +6,7 @@ export { Module } from './nn/module';
 export { Linear, LinearOptions } from './nn/linear';
 export { Embedding } from './nn/embedding';
 export { Dropout } from './nn/dropout';
+export { RNNCell, LSTMCell, GRUCell, CellOptions } from './nn/cells';
 export { orthogonal, xavierUniform, uniformRange, identityInit } from './nn/init';
 export * from './cells';
 export { RecurrentLayer, SimpleRNN, LSTM, GRU, RecurrentInput, RecurrentOutput, DirectionWeights } from './layers/recurrent';
