@@ -7,6 +7,8 @@ export { Linear, LinearOptions } from './nn/linear';
 export { Embedding } from './nn/embedding';
 export { Dropout } from './nn/dropout';
 export { RNNCell, LSTMCell, GRUCell, CellOptions } from './nn/cells';
+export { ModuleList, ModuleDict, Sequential, SequentialContext, SequentialLayer, LastStep, Lambda } from './nn/containers';
+export { summary, summaryRows, SummaryRow } from './nn/summary';
 export { orthogonal, xavierUniform, uniformRange, identityInit } from './nn/init';
 export * from './cells';
 export { RecurrentLayer, SimpleRNN, LSTM, GRU, RecurrentInput, RecurrentOutput, DirectionWeights } from './layers/recurrent';

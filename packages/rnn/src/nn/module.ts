@@ -60,6 +60,11 @@ export abstract class Module {
     return m;
   }
 
+  /** The direct children, [name, module], in registration order. */
+  namedChildren(): [string, Module][] {
+    return [...this.children.entries()];
+  }
+
   /** [qualified name, param] in registration order, children after own parameters. */
   namedParameters(prefix = ''): [string, Param][] {
     const out: [string, Param][] = [];
