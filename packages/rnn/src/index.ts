@@ -13,6 +13,7 @@ export { orthogonal, xavierUniform, uniformRange, identityInit } from './nn/init
 export * from './cells';
 export { RecurrentLayer, SimpleRNN, LSTM, GRU, RecurrentInput, RecurrentOutput, DirectionWeights } from './layers/recurrent';
 export { RecurrentOptions, RecurrentInit } from './layers/options';
+export { ExtendedOptions, Activation, MergeMode, Regularizer, ACTIVATIONS, MERGE_MODES } from './layers/extended';
 export { CharRNN, CharRNNOptions, CharState, CellName, CELL_NAMES, detachState } from './models/charRnn';
 export { sampleIds, drawFrom, SampleOptions } from './models/sample';
 export { computeGradients } from './train/gradients';

@@ -26,6 +26,8 @@ export interface TorchConfig {
   bias: boolean;
   batch_first: boolean;
   bidirectional: boolean;
+  /** LSTM only; 0 or absent: no projection. */
+  proj_size?: number;
 }
 
 export interface PytorchExport {
@@ -161,7 +163,8 @@ export function layerFromTorchConfig(c: TorchConfig, opts: { dtype?: DType; fuse
   const p = configProblem(c);
   if (p) throw new TensorError('layerFromTorchConfig', p);
   const o = { inputSize: c.input_size, hiddenSize: c.hidden_size, numLayers: c.num_layers, bias: c.bias, batchFirst: c.batch_first, bidirectional: c.bidirectional, dtype: opts.dtype, fused: opts.fused };
-  if (c.mode === 'LSTM') return new LSTM(o);
+  if (c.proj_size !== undefined && c.proj_size !== 0 && c.mode !== 'LSTM') throw new TensorError('layerFromTorchConfig', `proj_size is LSTM only (mode ${c.mode})`);
+  if (c.mode === 'LSTM') return new LSTM(c.proj_size ? { ...o, projSize: c.proj_size } : o);
   if (c.mode === 'GRU') return new GRU(o);
   return new SimpleRNN({ ...o, nonlinearity: c.mode === 'RNN_RELU' ? 'relu' : 'tanh' });
 }
@@ -170,7 +173,14 @@ export function layerFromTorchConfig(c: TorchConfig, opts: { dtype?: DType; fuse
 export function torchConfigOf(layer: RecurrentLayer): TorchConfig {
   if (layer.residual) throw new TensorError('torchConfigOf', `${layer.label} has residual connections, which torch.nn.${layer.kind === 'lstm' ? 'LSTM' : layer.kind === 'gru' ? 'GRU' : 'RNN'} does not have`);
   const mode = ({ lstm: 'LSTM', gru: 'GRU', rnn_tanh: 'RNN_TANH', rnn_relu: 'RNN_RELU' } as const)[layer.kind];
+  const e = layer.ext;
+  const kerasOnly = [
+    !e.resetAfter && 'resetAfter: false', e.activation !== (layer.kind === 'rnn_relu' ? 'relu' : 'tanh') && `activation ${e.activation}`,
+    e.recurrentActivation !== 'sigmoid' && `recurrentActivation ${e.recurrentActivation}`, e.goBackwards && 'goBackwards', e.mergeMode !== 'concat' && `mergeMode ${e.mergeMode}`,
+  ].filter(Boolean);
+  if (kerasOnly.length) throw new TensorError('torchConfigOf', `${layer.label} uses ${kerasOnly.join(', ')}, which torch.nn has no option for`);
   return {
+    ...(e.projSize ? { proj_size: e.projSize } : {}),
     mode,
     input_size: layer.inputSize,
     hidden_size: layer.hiddenSize,

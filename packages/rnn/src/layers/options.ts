@@ -1,5 +1,6 @@
 import { DType, Rng, TensorError, isDType } from '@unfold/tensor';
 import { checkOptions } from '../options';
+import { EXTENDED_KEYS, ExtendedOptions } from './extended';
 
 export interface RecurrentInit {
   /** W_ih: 'pytorch' U(±1/√H) (default), 'uniform' U(±range), 'xavier'. */
@@ -15,7 +16,7 @@ export interface RecurrentInit {
   forgetBias?: number;
 }
 
-export interface RecurrentOptions {
+export interface RecurrentOptions extends ExtendedOptions {
   inputSize: number;
   hiddenSize: number;
   numLayers?: number;
@@ -35,7 +36,7 @@ export interface RecurrentOptions {
   dtype?: DType;
 }
 
-const KNOWN = ['inputSize', 'hiddenSize', 'numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional', 'residual', 'fused', 'init', 'seed', 'rng', 'dtype'];
+const KNOWN = ['inputSize', 'hiddenSize', 'numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional', 'residual', 'fused', 'init', 'seed', 'rng', 'dtype', ...EXTENDED_KEYS];
 const KNOWN_INIT = ['weightIh', 'weightHh', 'bias', 'range', 'identityScale', 'forgetBias'];
 // Initialisers each slot accepts. Orthogonal/identity build [H, H] blocks, so they only fit W_hh.
 const INIT_NAMES: Record<'weightIh' | 'weightHh' | 'bias', string[]> = {
