@@ -18,6 +18,10 @@ export { CharRNN, CharRNNOptions, CharState, CellName, CELL_NAMES, detachState }
 export { sampleIds, drawFrom, SampleOptions } from './models/sample';
 export { computeGradients } from './train/gradients';
 export { checkOptions, keysOf } from './options';
+export { compile, fitXY, evaluate, predict, regularizationLoss, KerasModel, CompileOptions, Compiled, KerasFitOptions, History } from './train/keras';
+export { DataLoader, DataLoaderOptions, XInput, YInput, Batch, BatchTargets } from './train/dataloader';
+export { LossName, MetricName, LOSSES, METRICS, MetricSums, batchLoss } from './train/metrics';
+export { Callback, CallbackContext, Logs, earlyStopping, learningRateScheduler, stepSchedule, reduceLROnPlateau, modelCheckpoint, csvLogger, jsonLogger } from './train/callbacks';
 export { Task } from './train/task';
 export { CharLMTask, CharLMTaskOptions } from './train/charLmTask';
 export { fit, fitAsync, FitOptions, FitAsyncOptions, FitResult, StepRecord, ValRecord, trainingCheckpoint } from './train/fit';

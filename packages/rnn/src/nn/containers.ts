@@ -1,6 +1,9 @@
 import { Tensor, TensorError } from '@unfold/tensor';
 import * as ad from '@unfold/autodiff';
 import { Module } from './module';
+import { CompileOptions, Compiled, History, KerasFitOptions, compile, evaluate, fitXY, predict } from '../train/keras';
+import { XInput, YInput } from '../train/dataloader';
+import type { Logs } from '../train/callbacks';
 
 /**
  * Containers, as torch.nn's: children are registered under their index or key, so parameters
@@ -110,6 +113,24 @@ export class Sequential extends Module {
 
   forward(x: Tensor, ctx: SequentialContext = {}): Tensor {
     return this.trace(x, ctx).output;
+  }
+
+  /** Keras: choose the optimizer, loss and metrics (train/keras.ts). */
+  compile(o: CompileOptions): Compiled {
+    return compile(this, o);
+  }
+
+  /** Keras' model.fit(x, y, { batchSize, epochs, validationData | validationSplit, shuffle, callbacks }). */
+  fit(x: XInput, y: YInput, o: KerasFitOptions = {}): History {
+    return fitXY(this, x, y, o);
+  }
+
+  evaluate(x: XInput, y: YInput, o: { batchSize?: number } = {}): Logs {
+    return evaluate(this, x, y, o);
+  }
+
+  predict(x: XInput, o: { batchSize?: number } = {}): Tensor {
+    return predict(this, x, o);
   }
 
   /** forward, keeping every layer's output shape (for `summary`). */
