@@ -193,7 +193,7 @@ describe('node fileWriter', () => {
     const os = require('node:os') as typeof import('node:os');
     const path = require('node:path') as typeof import('node:path');
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const { fileWriter } = require('../src/node/log-file') as typeof import('../src/node/log-file');
+    const { fileWriter } = require('@unfold/rnn/node') as typeof import('../src/node');
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'unfold-log-')), 'log.csv');
     const m = regressor();
     m.compile({ loss: 'mse' });
