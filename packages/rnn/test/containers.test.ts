@@ -58,6 +58,16 @@ describe('Sequential', () => {
     expect(Array.from(ad.slice(y, null, { start: 3, stop: 6 }).toFlatArray())).toEqual(Array.from(ad.slice(hN, 1).toFlatArray()));
   });
 
+  test('LastStep merges the two directions as the layer\'s mergeMode says', () => {
+    const x = tensor(Array.from({ length: 3 * 2 * 2 }, (_, i) => Math.sin(i)), [3, 2, 2], 'float64');
+    const mk = (mergeMode: 'concat' | 'sum') => new GRU({ inputSize: 2, hiddenSize: 3, bidirectional: true, mergeMode, dtype: 'float64', seed: 6 });
+    const { hN } = mk('sum').forward(x);
+    const y = new LastStep(mk('sum')).forward(x);
+    expect(y.shape).toEqual([2, 3]);
+    expect(Array.from(y.toFlatArray())).toEqual(Array.from(ad.add(ad.slice(hN, 0), ad.slice(hN, 1)).toFlatArray()));
+    expect(new LastStep(mk('concat')).forward(x).shape).toEqual([2, 6]);
+  });
+
   test('summary: layers, output shapes and parameter counts; dropout streams untouched', () => {
     const drop = new Dropout(0.5, new Rng(3));
     const seq = new Sequential(new Embedding(10, 4), new LastStep(new LSTM({ inputSize: 4, hiddenSize: 5 })), drop, new Lambda(ad.tanh, 'tanh'), new Linear(5, 3));

@@ -154,12 +154,14 @@ interface Recurrent extends Module {
   readonly numLayers: number;
   readonly directions: number;
   readonly hiddenSize: number;
+  readonly ext?: { mergeMode: 'concat' | 'sum' | 'mul' | 'ave' };
   forward(x: Tensor, input?: { lengths?: ArrayLike<number> }): { output: Tensor; hN: Tensor };
 }
 
 /**
  * Keras' return_sequences=False: a recurrent layer's final state of the top layer,
- * [B, D·H] (both directions concatenated), taken at each example's own length.
+ * [B, D·H] (both directions concatenated, or merged by the layer's mergeMode), taken at each
+ * example's own length.
  */
 export class LastStep extends Module {
   constructor(readonly layer: Recurrent) {
@@ -172,7 +174,14 @@ export class LastStep extends Module {
     const { hN } = ctx.lengths === undefined ? this.layer.forward(x) : this.layer.forward(x, { lengths: ctx.lengths }); // [L·D, B, H]
     const { numLayers: L, directions: D } = this.layer;
     const top = Array.from({ length: D }, (_, d) => ad.slice(hN, (L - 1) * D + d)); // D × [B, H]
-    return D === 1 ? top[0] : ad.concat(top, 1); // [B, D·H]
+    if (D === 1) return top[0];
+    // as the layer merges its outputs (Keras' Bidirectional merges the final states the same way)
+    switch (this.layer.ext?.mergeMode ?? 'concat') {
+      case 'sum': return ad.add(top[0], top[1]); // [B, H]
+      case 'mul': return ad.mul(top[0], top[1]);
+      case 'ave': return ad.mul(ad.add(top[0], top[1]), 0.5);
+      default: return ad.concat(top, 1); // [B, D·H]
+    }
   }
 }
 
