@@ -83,7 +83,8 @@ describe('Sequential', () => {
       ['3', 'Lambda', [2, 5], 0],
       ['4', 'Linear', [2, 3], 18],
     ]);
-    const text = summary(seq, ids);
+    const text = seq.summary(ids);
+    expect(text).toBe(summary(seq, ids));
     expect(text).toContain('1 (LastStep)');
     expect(text).toContain('[2, 5]');
     expect(text.split('\n').pop()).toBe(`Total params: ${(40 + 220 + 18).toLocaleString('en-US')}`);

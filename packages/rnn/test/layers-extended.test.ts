@@ -242,6 +242,17 @@ describe('option errors', () => {
   });
 });
 
+describe('kernel routing', () => {
+  test('options only the composed step implements turn the fused kernels off; the others keep them', () => {
+    expect(new LSTM({ inputSize: 1, hiddenSize: 2 }).usesFusedKernels).toBe(true);
+    expect(new GRU({ inputSize: 1, hiddenSize: 2, bidirectional: true, mergeMode: 'sum', goBackwards: true, stateful: true }).usesFusedKernels).toBe(true);
+    for (const o of [{ resetAfter: false }, { activation: 'relu' as const }, { recurrentActivation: 'hardSigmoid' as const }, { recurrentDropout: 0.1 }]) {
+      expect(new GRU({ inputSize: 1, hiddenSize: 2, ...o }).usesFusedKernels).toBe(false);
+    }
+    expect(new LSTM({ inputSize: 1, hiddenSize: 3, projSize: 2 }).usesFusedKernels).toBe(false);
+  });
+});
+
 describe('torch config', () => {
   test('proj_size round-trips; Keras-only options have no torch config', () => {
     const c = torchConfigOf(new LSTM({ inputSize: 2, hiddenSize: 4, projSize: 3 }));

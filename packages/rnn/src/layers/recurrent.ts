@@ -150,6 +150,14 @@ export class RecurrentLayer extends Module {
     return Array.from({ length: STATES[this.kind] }, (_, j) => zeros([this.numLayers * this.directions, batch, j === 0 ? this.stateSize : this.hiddenSize], this.dtype));
   }
 
+  /**
+   * Whether the steps run the fused kernels: `fused` and no option that only the composed step
+   * implements (extended.ts `needsComposed`). Any faster path (a whole-sequence kernel) must ask this.
+   */
+  get usesFusedKernels(): boolean {
+    return this.fused && !needsComposed(this.kind, this.ext);
+  }
+
   /** stateful layers: forget the carried state (the next call starts from zeros or its h0). */
   resetStates(): void {
     this.carried = null;
@@ -237,9 +245,8 @@ export class RecurrentLayer extends Module {
     // reach the parameter gradients, since the masked steps' adjoint 0 times NaN is NaN.
     if (mask && seq) seq = ad.where(mask, seq, zeros([], this.dtype));
     const masks = mask ? Array.from({ length: T }, (_, t) => mask.slice(t)) : null; // [B, 1] per step
-    const composed = needsComposed(this.kind, this.ext);
-    const step = cellStep(this.kind, this.fused && !composed);
-    const ext = composed ? extendedStep(this.kind, this.ext) : null;
+    const step = cellStep(this.kind, this.usesFusedKernels);
+    const ext = needsComposed(this.kind, this.ext) ? extendedStep(this.kind, this.ext) : null;
 
     const finals: Tensor[][] = Array.from({ length: nState }, () => []);
     for (let k = 0; k < this.numLayers; k++) {

@@ -4,6 +4,7 @@ import { Module } from './module';
 import { CompileOptions, Compiled, History, KerasFitOptions, compile, evaluate, fitXY, predict } from '../train/keras';
 import { XInput, YInput } from '../train/dataloader';
 import type { Logs } from '../train/callbacks';
+import { summary } from './summary';
 
 /**
  * Containers, as torch.nn's: children are registered under their index or key, so parameters
@@ -131,6 +132,11 @@ export class Sequential extends Module {
 
   predict(x: XInput, o: { batchSize?: number } = {}): Tensor {
     return predict(this, x, o);
+  }
+
+  /** Keras' model.summary(), as text (print it yourself); output shapes need an example input. */
+  summary(input?: Tensor, ctx: SequentialContext = {}): string {
+    return summary(this, input, ctx);
   }
 
   /** forward, keeping every layer's output shape (for `summary`). */

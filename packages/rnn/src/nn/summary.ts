@@ -1,7 +1,10 @@
 import { Tensor, TensorError } from '@unfold/tensor';
 import { noGrad } from '@unfold/autodiff';
 import { Module } from './module';
-import { Sequential, SequentialContext } from './containers';
+import type { Sequential, SequentialContext } from './containers';
+
+// A Sequential, recognised by shape (containers.ts imports this file: no import cycle at load).
+const isSequential = (m: Module): m is Sequential => { const s = m as unknown as { layers?: unknown; trace?: unknown }; return Array.isArray(s.layers) && typeof s.trace === 'function'; };
 
 export interface SummaryRow {
   /** Child name (`0`, `encoder`) or '(own)' for the module's own parameters. */
@@ -17,7 +20,7 @@ export function summaryRows(model: Module, input?: Tensor, ctx: SequentialContex
   if (!(model instanceof Module)) throw new TensorError('summary', `expected a Module, got ${model === null ? 'null' : typeof model}`);
   let shapes: number[][] | null = null;
   if (input !== undefined) {
-    if (!(model instanceof Sequential)) throw new TensorError('summary', 'output shapes need a Sequential (other modules do not say which child feeds which); call summary(model) without an input');
+    if (!isSequential(model)) throw new TensorError('summary', 'output shapes need a Sequential (other modules do not say which child feeds which); call summary(model) without an input');
     const was = model.training;
     model.eval(); // no dropout draws: summarising must not change the random streams
     try {
@@ -37,7 +40,7 @@ export function summaryRows(model: Module, input?: Tensor, ctx: SequentialContex
     const c = n.slice(0, dot);
     children.set(c, (children.get(c) ?? 0) + p.value.size);
   }
-  const kids = model instanceof Sequential ? model.layers.map((l, i) => [String(i), l] as const) : model.namedChildren();
+  const kids = isSequential(model) ? model.layers.map((l, i) => [String(i), l] as const) : model.namedChildren();
   kids.forEach(([name, m], i) => rows.push({ name, type: m.constructor.name, outputShape: shapes ? shapes[i] : null, params: children.get(name) ?? 0 }));
   return rows;
 }
