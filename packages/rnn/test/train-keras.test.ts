@@ -122,6 +122,21 @@ describe('callbacks', () => {
     expect(saved[saved.length - 1].epoch).toBe(es.bestEpoch);
   });
 
+  test('earlyStopping counts patience as Keras does', () => {
+    const run = (patience: number, vals: number[], mode?: 'max') => {
+      const es = earlyStopping({ patience, monitor: 'm', mode });
+      const ctx = { model: regressor(), optimizer: new SGD([], { lr: 1 }), stopTraining: false, step: 0 };
+      es.onTrainBegin!(ctx as never);
+      let e = 0;
+      for (; e < vals.length && !ctx.stopTraining; e++) es.onEpochEnd!(e, { m: vals[e] }, ctx as never);
+      return [es.stoppedEpoch, es.bestEpoch];
+    };
+    expect(run(2, [3, 2, 2.5, 2.6, 1])).toEqual([3, 1]); // two epochs without improvement: stop at the second
+    expect(run(0, [3, 2, 2.5, 1])).toEqual([2, 1]);
+    expect(run(1, [3, 2, 1, 0])).toEqual([null, 3]); // improving every epoch never stops
+    expect(run(1, [0.5, 0.4, 0.9], 'max')).toEqual([1, 0]);
+  });
+
   test('CSV and JSON loggers write to injected writers', () => {
     const m = regressor();
     m.compile({ loss: 'mse', metrics: ['mse'] });

@@ -56,6 +56,7 @@ export function earlyStopping(o: { monitor?: string; patience?: number; minDelta
       weights = null;
     },
     onEpochEnd(epoch: number, logs: Logs, ctx: CallbackContext) {
+      // Keras' rule: an improving epoch never stops; otherwise stop once `patience` epochs in a row did not improve
       const v = monitored('earlyStopping', logs, monitor);
       wait++;
       if (better(mode, v, best, o.minDelta ?? 0)) {
@@ -63,8 +64,9 @@ export function earlyStopping(o: { monitor?: string; patience?: number; minDelta
         wait = 0;
         cb.bestEpoch = epoch;
         if (o.restoreBestWeights) weights = cloneState(ctx.model);
+        return;
       }
-      if (wait > patience || (patience === 0 && wait > 0)) {
+      if (wait >= patience && epoch > 0) {
         ctx.stopTraining = true;
         cb.stoppedEpoch = epoch;
       }
