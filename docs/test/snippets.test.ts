@@ -37,11 +37,13 @@ test('the docs have snippets to run', () => {
   expect(all.length).toBeGreaterThan(0);
 });
 
-test.each(all.map((s) => [`${s.file}:${s.line}`, s] as const))('%s', (_name, s) => {
+// A snippet with asynchronous work (tfjs' fit) exports its promise as `done`; the test awaits it.
+test.each(all.map((s) => [`${s.file}:${s.line}`, s] as const))('%s', async (_name, s) => {
   const js = ts.transpileModule(s.code, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText;
   const printed: string[] = [];
   const fakeConsole = { ...console, log: (...a: unknown[]) => printed.push(a.map((x) => (typeof x === 'string' ? x : String(x))).join(' ')) };
-  const mod = { exports: {} };
+  const mod: { exports: { done?: Promise<unknown> } } = { exports: {} };
   new Function('require', 'module', 'exports', 'console', js)(require, mod, mod.exports, fakeConsole);
+  if (mod.exports.done) await mod.exports.done;
   if (s.expected !== undefined) expect(printed.join('\n').trimEnd()).toBe(s.expected.trimEnd());
 });

@@ -34,6 +34,12 @@ export class Tape {
   released = false;
   /** Records before this index were dropped (truncated BPTT frees old steps). */
   dropped = 0;
+  /**
+   * Called with every input of every op run while this tape is active and recording, tracked
+   * or not: lets a caller notice a tensor it expected to be watched (computeGradients uses it to
+   * name a parameter that fn uses but the model does not own, which would get no gradient).
+   */
+  onInput: ((t: Tensor) => void) | undefined = undefined;
 
   /** Marks tensors as differentiable inputs: ops that use them get recorded. */
   watch(...ts: Tensor[]): void {
@@ -154,6 +160,7 @@ export function apply<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Te
     if (inputs.includes(o)) outputs[k] = new Tensor(o.storage, o.shape, o.strides, o.offset);
   }
   const tape = activeTape();
+  if (tape && tape.recording && tape.onInput) for (const t of inputs) tape.onInput(t);
   if (tape && tape.recording && inputs.some((t) => tape.isTracked(t))) tape.push(def, inputs, outputs, saved, attrs);
   else releaseTransient(saved); // not recorded: nothing will ever read the op's own saved buffers
   return outputs;

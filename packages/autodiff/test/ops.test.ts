@@ -229,6 +229,12 @@ describe('embedding, dropout, losses', () => {
       RUNS,
     );
   });
+  test('mse rejects a prediction and target of different shapes instead of broadcasting them', () => {
+    const a = Tensor.fromArray(new Float64Array([1, 2, 3, 4]), [4, 1]);
+    const b = Tensor.fromArray(new Float64Array([1, 2, 3, 4]), [4]);
+    expect(() => ad.mse(a, b)).toThrow('mse: prediction [4,1] and target [4] differ in shape');
+    expect(ad.mse(a, b.reshape([4, 1])).item()).toBe(0);
+  });
   test('mse, with and without a mask', () => {
     fc.assert(
       fc.property(arbShape(1, 3).chain((s) => fc.tuple(arbTensor(s), arbTensor(s))), ([a, b]) => {

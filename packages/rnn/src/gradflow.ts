@@ -20,6 +20,7 @@ import { bptt } from '@unfold/autodiff';
 import { CellStep, cellStep } from './cells';
 import { RecurrentLayer } from './layers/recurrent';
 import { CharRNN } from './models/charRnn';
+import { checkOptions, keysOf } from './options';
 
 /** A bare cell step with its weights (one layer): xp_t = x_t W_ihᵀ + b_ih, state' = step(xp_t, state, W_hh, b_hh). */
 export interface CellFlowModel {
@@ -119,6 +120,7 @@ function rmsNorm(dh: Tensor, B: number): number {
  * The weights are not differentiated (only the states are watched), so nothing is accumulated into them.
  */
 export function gradientFlow(model: FlowModel, input: Tensor | CharFlowInput, opts: GradientFlowOptions = {}): GradientFlowResult {
+  checkOptions('gradientFlow', opts, keysOf<GradientFlowOptions>({ loss: 1, seed: 1 }));
   let layers: Layer[];
   let xs: Tensor[];
   let lossFn = opts.loss;

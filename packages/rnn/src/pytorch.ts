@@ -1,6 +1,7 @@
 import { DType, Tensor, TensorError, isDType, tensor } from '@unfold/tensor';
 import { noGrad } from '@unfold/autodiff';
 import { GRU, LSTM, RecurrentInput, RecurrentLayer, SimpleRNN } from './layers/recurrent';
+import { checkOptions } from './options';
 
 /**
  * PyTorch interchange as JSON (docs/pytorch.md): one entry per tensor,
@@ -25,6 +26,8 @@ export interface TorchConfig {
   bias: boolean;
   batch_first: boolean;
   bidirectional: boolean;
+  /** LSTM only; 0 or absent: no projection. */
+  proj_size?: number;
 }
 
 export interface PytorchExport {
@@ -92,6 +95,7 @@ function checkDType(dtype: DType): void {
  * converts to the model's dtype anyway).
  */
 export function loadPytorchJson(json: string | object, opts: { dtype?: DType } = {}): Record<string, Tensor> {
+  checkOptions('loadPytorchJson', opts, ['dtype']);
   const dtype = opts.dtype ?? 'float64';
   checkDType(dtype);
   const obj = parse(json);
@@ -112,6 +116,7 @@ export function loadPytorchJson(json: string | object, opts: { dtype?: DType } =
 
 /** Everything an export holds: the weights (as loadPytorchJson) and the reserved entries, validated. */
 export function readPytorchExport(json: string | object, opts: { dtype?: DType } = {}): PytorchExport {
+  checkOptions('readPytorchExport', opts, ['dtype']);
   const dtype = opts.dtype ?? 'float64';
   const obj = parse(json);
   const res: PytorchExport = { params: loadPytorchJson(obj, { dtype }) };
@@ -154,10 +159,12 @@ function configProblem(v: unknown): string | null {
 
 /** The Unfold layer that a torch config describes (fresh weights: load the export's into it). */
 export function layerFromTorchConfig(c: TorchConfig, opts: { dtype?: DType; fused?: boolean } = {}): RecurrentLayer {
+  checkOptions('layerFromTorchConfig', opts, ['dtype', 'fused']);
   const p = configProblem(c);
   if (p) throw new TensorError('layerFromTorchConfig', p);
   const o = { inputSize: c.input_size, hiddenSize: c.hidden_size, numLayers: c.num_layers, bias: c.bias, batchFirst: c.batch_first, bidirectional: c.bidirectional, dtype: opts.dtype, fused: opts.fused };
-  if (c.mode === 'LSTM') return new LSTM(o);
+  if (c.proj_size !== undefined && c.proj_size !== 0 && c.mode !== 'LSTM') throw new TensorError('layerFromTorchConfig', `proj_size is LSTM only (mode ${c.mode})`);
+  if (c.mode === 'LSTM') return new LSTM(c.proj_size ? { ...o, projSize: c.proj_size } : o);
   if (c.mode === 'GRU') return new GRU(o);
   return new SimpleRNN({ ...o, nonlinearity: c.mode === 'RNN_RELU' ? 'relu' : 'tanh' });
 }
@@ -166,7 +173,14 @@ export function layerFromTorchConfig(c: TorchConfig, opts: { dtype?: DType; fuse
 export function torchConfigOf(layer: RecurrentLayer): TorchConfig {
   if (layer.residual) throw new TensorError('torchConfigOf', `${layer.label} has residual connections, which torch.nn.${layer.kind === 'lstm' ? 'LSTM' : layer.kind === 'gru' ? 'GRU' : 'RNN'} does not have`);
   const mode = ({ lstm: 'LSTM', gru: 'GRU', rnn_tanh: 'RNN_TANH', rnn_relu: 'RNN_RELU' } as const)[layer.kind];
+  const e = layer.ext;
+  const kerasOnly = [
+    !e.resetAfter && 'resetAfter: false', e.activation !== (layer.kind === 'rnn_relu' ? 'relu' : 'tanh') && `activation ${e.activation}`,
+    e.recurrentActivation !== 'sigmoid' && `recurrentActivation ${e.recurrentActivation}`, e.goBackwards && 'goBackwards', e.mergeMode !== 'concat' && `mergeMode ${e.mergeMode}`,
+  ].filter(Boolean);
+  if (kerasOnly.length) throw new TensorError('torchConfigOf', `${layer.label} uses ${kerasOnly.join(', ')}, which torch.nn has no option for`);
   return {
+    ...(e.projSize ? { proj_size: e.projSize } : {}),
     mode,
     input_size: layer.inputSize,
     hidden_size: layer.hiddenSize,
@@ -203,6 +217,7 @@ export function exportLayerJson(layer: RecurrentLayer, x: Tensor, input: Recurre
  * Values must be finite: JSON has no NaN/Infinity. `extra` adds reserved entries verbatim.
  */
 export function stateDictToJson(sd: Record<string, Tensor>, opts: { extra?: Record<string, unknown>; space?: number } = {}): string {
+  checkOptions('stateDictToJson', opts, ['extra', 'space']);
   if (sd === null || typeof sd !== 'object') throw new TensorError('stateDictToJson', `expected an object of name → Tensor, got ${sd === null ? 'null' : typeof sd}`);
   const out: Record<string, unknown> = {};
   const problems: string[] = [];

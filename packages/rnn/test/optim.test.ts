@@ -234,7 +234,7 @@ describe('state save/load', () => {
     const good = opt.stateDict();
     const bad = (patch: Partial<OptimizerState>): OptimizerState => ({ ...good, ...patch });
     expect(() => opt.loadStateDict(bad({ kind: 'sgd' }))).toThrow(/Adam.loadStateDict: state is for optimizer 'sgd', this one is 'adam'/);
-    expect(() => opt.loadStateDict(bad({ hyper: { ...good.hyper, momentum: 0.9 } }))).toThrow(/unknown option 'momentum'/);
+    expect(() => opt.loadStateDict(bad({ hyper: { ...good.hyper, momentum: 0.9 } }))).toThrow(/unknown option momentum/);
     expect(() => opt.loadStateDict(bad({ hyper: { lr: 0.1 } }))).toThrow(/hyper-parameters lack betas, eps, weightDecay, amsgrad/);
     expect(() => opt.loadStateDict(bad({ paramSteps: { ...good.paramSteps, nope: 1 } }))).toThrow(/unknown parameter 'nope'/);
     expect(() => opt.loadStateDict(bad({ buffers: { ...good.buffers, 'exp_avg.weight_ih_l0': zeros([4, 3], 'float64') } }))).toThrow(
@@ -252,8 +252,8 @@ describe('state save/load', () => {
 describe('validation', () => {
   const p = (): Param[] => [{ name: 'w', value: zeros([2, 3]), grad: null }];
   test('unknown option keys list the valid ones', () => {
-    expect(() => new Adam(p(), { weight_decay: 0.1 } as object)).toThrow("Adam: unknown option 'weight_decay' (valid options: lr, betas, eps, weightDecay, amsgrad)");
-    expect(() => createOptimizer('sgd', p(), { betas: [0.9, 0.9] } as object)).toThrow(/SGD: unknown option 'betas' \(valid options: lr, momentum, dampening, nesterov, weightDecay\)/);
+    expect(() => new Adam(p(), { weight_decay: 0.1 } as object)).toThrow("Adam: unknown option weight_decay (valid: lr, betas, eps, weightDecay, amsgrad)");
+    expect(() => createOptimizer('sgd', p(), { betas: [0.9, 0.9] } as object)).toThrow(/SGD: unknown option betas \(valid: lr, momentum, dampening, nesterov, weightDecay\)/);
   });
   test.each([0, -1, NaN, Infinity, '0.1'])('lr %p is rejected', (lr) => {
     for (const k of OPTIMIZER_KINDS) expect(() => createOptimizer(k, p(), { lr } as object)).toThrow(TensorError);
@@ -374,7 +374,7 @@ describe('gradient clipping', () => {
     expect(clipGradNorm(ps, 1)).toBeNaN();
     ps.forEach((q, i) => i !== 0 && expect(q.grad?.toFlatArray()).toEqual(before[i]));
     expect(() => clipGradNorm(ps, 1, 2, { errorIfNonfinite: true })).toThrow(/clipGradNorm: the total 2-norm of the gradients is NaN \(first non-finite gradient: 'weight_ih_l0'\)/);
-    expect(() => clipGradNorm(ps, 1, 2, { errorIfNonFinite: true } as object)).toThrow(/unknown option 'errorIfNonFinite'/);
+    expect(() => clipGradNorm(ps, 1, 2, { errorIfNonFinite: true } as object)).toThrow(/unknown option errorIfNonFinite/);
   });
   test('argument checks', () => {
     const ps = grads(new Rng(15));

@@ -1,4 +1,4 @@
-import { Tensor, TensorError, greaterEqual, normAxes, normAxis, sizeOf, sum as sumK } from '@unfold/tensor';
+import { Tensor, TensorError, greaterEqual, sameShape, shapeStr, normAxes, normAxis, sizeOf, sum as sumK } from '@unfold/tensor';
 import { noGrad, detach } from '../tape';
 import { add } from './add';
 import { permute } from './permute';
@@ -48,6 +48,9 @@ export const minimum = (a: Tensor, b: Tensor): Tensor => where(greaterEqual(b, a
  * missing target must be replaced (e.g. by 0) and marked 0 in the mask.
  */
 export function mse(a: Tensor, b: Tensor, mask?: Tensor): Tensor {
+  // No broadcasting between prediction and target: [4, 1] against [4] would silently become a
+  // [4, 4] grid of every prediction against every target (PyTorch only warns).
+  if (!sameShape(a.shape, b.shape)) throw new TensorError('mse', `prediction ${shapeStr(a.shape)} and target ${shapeStr(b.shape)} differ in shape (mse does not broadcast; reshape one of them)`);
   for (const [name, t] of [['prediction', a], ['target', b]] as const) {
     if (t.toFlatArray().some((v) => Number.isNaN(v))) {
       throw new TensorError('mse', `${name} contains NaN; replace missing values and pass a mask that is 0 there`);

@@ -3,6 +3,7 @@ import * as ad from '@unfold/autodiff';
 import { Param } from '../optim/param';
 import { uniformRange } from '../nn/init';
 import { Attention, AttentionMemory } from './base';
+import { checkOptions } from '../options';
 
 export interface BahdanauOptions {
   querySize: number;
@@ -34,8 +35,7 @@ export class BahdanauAttention extends Attention {
     super();
     if (o === null || typeof o !== 'object') throw new TensorError(this.label, 'options { querySize, keySize, attentionSize? } required');
     const known = ['querySize', 'keySize', 'attentionSize', 'rng', 'dtype'];
-    const unknown = Object.keys(o).filter((k) => !known.includes(k));
-    if (unknown.length) throw new TensorError(this.label, `unknown option ${unknown.join(', ')} (valid: ${known.join(', ')})`);
+    checkOptions(this.label, o, known);
     const A = o.attentionSize ?? o.querySize;
     for (const [k, v] of [['querySize', o.querySize], ['keySize', o.keySize], ['attentionSize', A]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new TensorError(this.label, `${k} must be a positive integer, got ${v}`);

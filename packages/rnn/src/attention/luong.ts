@@ -3,6 +3,7 @@ import * as ad from '@unfold/autodiff';
 import { Param } from '../optim/param';
 import { uniformRange } from '../nn/init';
 import { Attention, AttentionMemory, dotScores } from './base';
+import { checkOptions } from '../options';
 
 export type LuongScore = 'dot' | 'general';
 
@@ -33,8 +34,7 @@ export class LuongAttention extends Attention {
     super();
     if (o === null || typeof o !== 'object') throw new TensorError('LuongAttention', 'options { score, querySize?, keySize? } required');
     const known = ['score', 'querySize', 'keySize', 'rng', 'dtype'];
-    const unknown = Object.keys(o).filter((k) => !known.includes(k));
-    if (unknown.length) throw new TensorError('LuongAttention', `unknown option ${unknown.join(', ')} (valid: ${known.join(', ')})`);
+    checkOptions('LuongAttention', o, known);
     if (o.score !== 'dot' && o.score !== 'general') throw new TensorError('LuongAttention', `score must be 'dot' or 'general', got '${String(o.score)}'`);
     this.score = o.score;
     this.label = `LuongAttention(${o.score})`;

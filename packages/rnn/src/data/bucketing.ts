@@ -1,5 +1,6 @@
 import { Rng, TensorError, defaultRng, shuffle as shuffleInPlace } from '@unfold/tensor';
 import { checkPositiveInt, checkRng } from './check';
+import { checkOptions, keysOf } from '../options';
 
 export interface BucketOptions {
   batchSize: number;
@@ -26,6 +27,7 @@ export interface BucketOptions {
 export function bucketByLength(lengths: ArrayLike<number>, opts: BucketOptions): number[][] {
   const op = 'bucketByLength';
   if (opts === null || typeof opts !== 'object') throw new TensorError(op, 'options { batchSize } are required');
+  checkOptions(op, opts, keysOf<BucketOptions>({ batchSize: 1, bucketWidth: 1, boundaries: 1, shuffle: 1, rng: 1 }));
   const batchSize = checkPositiveInt(op, 'batchSize', opts.batchSize);
   if (lengths === null || typeof lengths !== 'object' || typeof lengths.length !== 'number') {
     throw new TensorError(op, `lengths must be an array of integers, got ${lengths === null ? 'null' : typeof lengths}`);

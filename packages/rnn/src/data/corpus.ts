@@ -1,4 +1,5 @@
 import { TensorError } from '@unfold/tensor';
+import { checkOptions } from '../options';
 
 export interface Corpus {
   name: string;
@@ -68,6 +69,7 @@ export interface Splits<T> {
  */
 export function splitText<T extends string | Int32Array>(data: T, opts: SplitFractions = {}): Splits<T> {
   const op = 'splitText';
+  checkOptions(op, opts, ['val', 'test', 'minLength']);
   const val = opts.val ?? 0.05;
   const test = opts.test ?? 0.05;
   const minLength = opts.minLength ?? 2;

@@ -1,5 +1,6 @@
 import { DType, Tensor, TensorError, isDType, zeros } from '@unfold/tensor';
 import { checkPositiveInt } from './check';
+import { checkOptions, keysOf } from '../options';
 
 export interface PadOptions {
   /** Value written into padded positions (default 0). */
@@ -34,6 +35,8 @@ export interface PaddedFeatures {
   /** [T,B] (or [B,T]): 1 on real steps. */
   mask: Tensor;
 }
+
+const PAD_KEYS = keysOf<PadOptions & { dtype?: DType }>({ padValue: 1, maxLen: 1, truncating: 1, batchFirst: 1, dtype: 1 });
 
 interface Plan {
   T: number;
@@ -75,6 +78,7 @@ function lengthMask(p: Plan, dtype: DType = 'float32'): Tensor {
 /** Pads integer-id sequences into one [T,B] (or [B,T]) block with lengths and a 0/1 mask. */
 export function padSequences(seqs: readonly (readonly number[] | Int32Array)[], opts: PadOptions & { dtype?: DType } = {}): PaddedIds {
   const op = 'padSequences';
+  checkOptions(op, opts, PAD_KEYS);
   if (!Array.isArray(seqs)) throw new TensorError(op, `expected an array of sequences, got ${typeof seqs}`);
   seqs.forEach((s, b) => {
     if (!(s instanceof Int32Array) && !Array.isArray(s)) throw new TensorError(op, `sequence ${b} must be an array of ids or an Int32Array, got ${typeof s}`);
@@ -103,6 +107,7 @@ export function padFeatureSequences(
   opts: PadOptions & { dtype?: DType } = {},
 ): PaddedFeatures {
   const op = 'padFeatureSequences';
+  checkOptions(op, opts, PAD_KEYS);
   if (!Array.isArray(seqs)) throw new TensorError(op, `expected an array of sequences, got ${typeof seqs}`);
   const dtype = opts.dtype ?? 'float32';
   if (!isDType(dtype)) throw new TensorError(op, `unknown dtype ${String(dtype)}`);

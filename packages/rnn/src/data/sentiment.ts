@@ -1,5 +1,6 @@
 import { Rng, TensorError, shuffle } from '@unfold/tensor';
 import { checkNonNegInt, checkPositiveInt, checkRng } from './check';
+import { checkOptions, keysOf } from '../options';
 
 const POSITIVE = ['good', 'great', 'love', 'fun', 'brilliant', 'enjoyable'];
 const NEGATIVE = ['bad', 'awful', 'hate', 'boring', 'dull', 'weak'];
@@ -32,6 +33,7 @@ export interface SentimentDataset {
  */
 export function makeSentimentDataset(n: number, rng: Rng, opts: SentimentOptions = {}): SentimentDataset {
   const op = 'makeSentimentDataset';
+  checkOptions(op, opts, keysOf<SentimentOptions>({ minLen: 1, maxLen: 1 }));
   checkNonNegInt(op, 'n', n);
   checkRng(op, rng);
   const minLen = checkPositiveInt(op, 'minLen', opts.minLen ?? 4);

@@ -1,5 +1,6 @@
 import { Rng, TensorError } from '@unfold/tensor';
 import { checkNonNegInt, checkPositiveInt, checkRng } from './check';
+import { checkOptions } from '../options';
 
 /** Shared vocabulary of the digit tasks: 0 pad, 1 start-of-sequence, 2 end-of-sequence, then '0'…'9' and '+'. */
 export const SEQ2SEQ_VOCAB: readonly string[] = Object.freeze(['<pad>', '<sos>', '<eos>', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '+']);
@@ -57,6 +58,7 @@ function pairs(src: number[][], out: number[][]): Seq2SeqDataset {
 /** Digit strings of length minLen…maxLen → the same digits reversed ("123" → "321"). */
 export function makeReverseDataset(n: number, rng: Rng, opts: { minLen?: number; maxLen?: number } = {}): Seq2SeqDataset {
   const op = 'makeReverseDataset';
+  checkOptions(op, opts, ['minLen', 'maxLen']);
   checkNonNegInt(op, 'n', n);
   checkRng(op, rng);
   const minLen = checkPositiveInt(op, 'minLen', opts.minLen ?? 1);
@@ -77,6 +79,7 @@ export function makeReverseDataset(n: number, rng: Rng, opts: { minLen?: number;
  */
 export function makeAdditionDataset(n: number, rng: Rng, opts: { maxDigits?: number; reverseInput?: boolean } = {}): Seq2SeqDataset {
   const op = 'makeAdditionDataset';
+  checkOptions(op, opts, ['maxDigits', 'reverseInput']);
   checkNonNegInt(op, 'n', n);
   checkRng(op, rng);
   const maxDigits = checkPositiveInt(op, 'maxDigits', opts.maxDigits ?? 3);

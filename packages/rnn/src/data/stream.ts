@@ -1,5 +1,6 @@
 import { Rng, TensorError } from '@unfold/tensor';
 import { checkPositiveInt, checkRng, toIdArray } from './check';
+import { checkOptions, keysOf } from '../options';
 
 export interface StreamBatcherOptions {
   /** B: number of lanes, i.e. sequences processed side by side. */
@@ -74,6 +75,7 @@ export class StreamBatcher {
   constructor(ids: Int32Array | readonly number[], opts: StreamBatcherOptions) {
     const op = 'StreamBatcher';
     if (opts === null || typeof opts !== 'object') throw new TensorError(op, 'options { batchSize, seqLen } are required');
+    checkOptions(op, opts, keysOf<StreamBatcherOptions>({ batchSize: 1, seqLen: 1, randomOffset: 1, rng: 1, vocabSize: 1 }));
     this.batchSize = checkPositiveInt(op, 'batchSize', opts.batchSize);
     this.seqLen = checkPositiveInt(op, 'seqLen', opts.seqLen);
     this.ids = toIdArray(op, ids);

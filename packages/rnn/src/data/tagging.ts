@@ -1,5 +1,6 @@
 import { Rng, TensorError } from '@unfold/tensor';
 import { checkNonNegInt, checkPositiveInt, checkRng } from './check';
+import { checkOptions } from '../options';
 
 export const TAG_NAMES: readonly string[] = Object.freeze(['PRON', 'AUX', 'VERB', 'DET', 'NOUN', 'CONJ']);
 const [PRON, AUX, VERB, DET, NOUN, CONJ] = [0, 1, 2, 3, 4, 5];
@@ -34,6 +35,7 @@ export interface TaggingDataset {
  */
 export function makeTaggingDataset(n: number, rng: Rng, opts: { maxClauses?: number } = {}): TaggingDataset {
   const op = 'makeTaggingDataset';
+  checkOptions(op, opts, ['maxClauses']);
   checkNonNegInt(op, 'n', n);
   checkRng(op, rng);
   const maxClauses = checkPositiveInt(op, 'maxClauses', opts.maxClauses ?? 3);

@@ -1,6 +1,7 @@
 import { DType, Rng, Tensor, TensorError, zeros } from '@unfold/tensor';
 import { checkNonNegInt, checkPositiveInt, checkRng } from './check';
 import { SeriesInput, toSeriesMatrix } from './series';
+import { checkOptions, keysOf } from '../options';
 
 export interface WindowOptions {
   /** Steps fed to the model per window. */
@@ -39,6 +40,7 @@ export interface Windows {
 export function makeWindows(series: SeriesInput, opts: WindowOptions): Windows {
   const op = 'makeWindows';
   if (opts === null || typeof opts !== 'object') throw new TensorError(op, 'options { inputLen, horizon } are required');
+  checkOptions(op, opts, keysOf<WindowOptions>({ inputLen: 1, horizon: 1, stride: 1, targetFeatures: 1, dtype: 1 }));
   const inputLen = checkPositiveInt(op, 'inputLen', opts.inputLen);
   const horizon = checkPositiveInt(op, 'horizon', opts.horizon);
   const stride = checkPositiveInt(op, 'stride', opts.stride ?? 1);
@@ -104,6 +106,7 @@ export interface SyntheticSeriesOptions {
  */
 export function syntheticSeries(n: number, rng: Rng, opts: SyntheticSeriesOptions = {}): Float32Array {
   const op = 'syntheticSeries';
+  checkOptions(op, opts, keysOf<SyntheticSeriesOptions>({ period: 1, trend: 1, noise: 1, missingRate: 1 }));
   checkNonNegInt(op, 'n', n);
   checkRng(op, rng);
   const period = opts.period ?? 24;

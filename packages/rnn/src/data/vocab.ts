@@ -1,4 +1,5 @@
 import { TensorError } from '@unfold/tensor';
+import { checkOptions, keysOf } from '../options';
 
 /** What `CharVocab.toJSON()` writes into a checkpoint: the characters in id order. */
 export interface CharVocabJSON {
@@ -48,6 +49,7 @@ export class CharVocab {
   /** Sorted unique characters of `text` (plus `extraChars`, e.g. a reserved unknown marker). */
   static fromText(text: string, opts: { extraChars?: string } = {}): CharVocab {
     if (typeof text !== 'string') throw new TensorError('CharVocab.fromText', `expected a string, got ${typeof text}`);
+    checkOptions('CharVocab.fromText', opts, ['extraChars']);
     const set = new Set<string>(text);
     for (const ch of opts.extraChars ?? '') set.add(ch);
     if (set.size === 0) throw new TensorError('CharVocab.fromText', 'the text is empty: no characters to build a vocabulary from');
@@ -71,6 +73,7 @@ export class CharVocab {
   /** text → ids, one per code point. Unknown characters throw, naming the character and where it is. */
   encode(text: string, opts: EncodeOptions = {}): Int32Array {
     if (typeof text !== 'string') throw new TensorError('CharVocab.encode', `expected a string, got ${typeof text}`);
+    checkOptions('CharVocab.encode', opts, keysOf<EncodeOptions>({ unknownId: 1 }));
     const unk = opts.unknownId;
     if (unk !== undefined && (!Number.isInteger(unk) || unk < 0 || unk >= this.size)) {
       throw new TensorError('CharVocab.encode', `unknownId ${unk} is not an id of this vocabulary [0, ${this.size})`);

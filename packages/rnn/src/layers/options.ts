@@ -1,4 +1,6 @@
 import { DType, Rng, TensorError, isDType } from '@unfold/tensor';
+import { checkOptions } from '../options';
+import { EXTENDED_KEYS, ExtendedOptions } from './extended';
 
 export interface RecurrentInit {
   /** W_ih: 'pytorch' U(±1/√H) (default), 'uniform' U(±range), 'xavier'. */
@@ -14,7 +16,7 @@ export interface RecurrentInit {
   forgetBias?: number;
 }
 
-export interface RecurrentOptions {
+export interface RecurrentOptions extends ExtendedOptions {
   inputSize: number;
   hiddenSize: number;
   numLayers?: number;
@@ -34,7 +36,7 @@ export interface RecurrentOptions {
   dtype?: DType;
 }
 
-const KNOWN = ['inputSize', 'hiddenSize', 'numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional', 'residual', 'fused', 'init', 'seed', 'rng', 'dtype'];
+const KNOWN = ['inputSize', 'hiddenSize', 'numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional', 'residual', 'fused', 'init', 'seed', 'rng', 'dtype', ...EXTENDED_KEYS];
 const KNOWN_INIT = ['weightIh', 'weightHh', 'bias', 'range', 'identityScale', 'forgetBias'];
 // Initialisers each slot accepts. Orthogonal/identity build [H, H] blocks, so they only fit W_hh.
 const INIT_NAMES: Record<'weightIh' | 'weightHh' | 'bias', string[]> = {
@@ -50,11 +52,9 @@ const INIT_NAMES: Record<'weightIh' | 'weightHh' | 'bias', string[]> = {
 export function checkRecurrentOptions(name: string, o: RecurrentOptions, extra: string[] = [], lstm = false): void {
   if (o === null || typeof o !== 'object') throw new TensorError(name, 'options object required');
   const known = [...KNOWN, ...extra];
-  const unknown = Object.keys(o).filter((k) => !known.includes(k));
-  if (unknown.length) throw new TensorError(name, `unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (valid: ${known.join(', ')})`);
+  checkOptions(name, o, known, { required: true });
   if (o.init !== undefined && (o.init === null || typeof o.init !== 'object')) throw new TensorError(name, `init must be an object, got ${o.init === null ? 'null' : typeof o.init}`);
-  const unknownInit = Object.keys(o.init ?? {}).filter((k) => !KNOWN_INIT.includes(k));
-  if (unknownInit.length) throw new TensorError(name, `unknown init option ${unknownInit.join(', ')} (valid: ${KNOWN_INIT.join(', ')})`);
+  checkOptions(name, o.init, KNOWN_INIT, { what: 'init option' });
   for (const k of ['inputSize', 'hiddenSize'] as const) {
     if (!Number.isInteger(o[k]) || o[k] < 1) throw new TensorError(name, `${k} must be a positive integer, got ${o[k]}`);
   }
@@ -77,5 +77,21 @@ export function checkRecurrentOptions(name: string, o: RecurrentOptions, extra: 
     if (!lstm) throw new TensorError(name, 'init.forgetBias is for LSTM only (no forget gate here)');
     if (!Number.isFinite(init.forgetBias)) throw new TensorError(name, `init.forgetBias must be finite, got ${init.forgetBias}`);
     if (o.bias === false) throw new TensorError(name, 'init.forgetBias needs bias: true');
+  }
+}
+
+const warned = new Set<string>();
+
+/**
+ * Options that are valid but do nothing, warned about once per process (as PyTorch's
+ * UserWarning): dropout acts between stacked layers, so with one layer it never applies.
+ */
+export function warnRecurrentOptions(name: string, o: RecurrentOptions): void {
+  if ((o.dropout ?? 0) > 0 && (o.numLayers ?? 1) === 1) {
+    const msg = `${name}: dropout ${o.dropout} with numLayers 1 has no effect (dropout is applied between stacked layers, after every layer but the last)`;
+    if (!warned.has(msg)) {
+      warned.add(msg);
+      console.warn(msg);
+    }
   }
 }

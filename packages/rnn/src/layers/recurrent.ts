@@ -1,11 +1,13 @@
-import { DType, Rng, Tensor, TensorError, shapeStr, withPackedOperand, zeros } from '@unfold/tensor';
+import { DType, Rng, Tensor, TensorError, ones, shapeStr, withPackedOperand, zeros } from '@unfold/tensor';
 import * as ad from '@unfold/autodiff';
-import { unroll } from '@unfold/autodiff';
+import { detach, unroll } from '@unfold/autodiff';
 import { CellKind, CellState, GATES, STATES, cellStep } from '../cells';
 import { Module } from '../nn/module';
 import { Param } from '../optim/param';
 import { orthogonal, uniformRange, xavierUniform, identityInit } from '../nn/init';
-import { RecurrentOptions, checkRecurrentOptions } from './options';
+import { RecurrentOptions, checkRecurrentOptions, warnRecurrentOptions } from './options';
+import { checkOptions } from '../options';
+import { Extended, extendedStep, mergeDirections, needsComposed, penalty, resolveExtended } from './extended';
 
 export interface RecurrentInput {
   /** Initial state [L·D, B, H] per state kind (h, and c for LSTM); zeros when absent. */
@@ -26,9 +28,11 @@ export interface RecurrentOutput {
 
 export interface DirectionWeights {
   wih: Tensor; // [G·H, In]
-  whh: Tensor; // [G·H, H]
+  whh: Tensor; // [G·H, H] ([4H, P] with projSize)
   bih: Tensor | null; // [G·H]
   bhh: Tensor | null; // [G·H]
+  /** LSTM projSize only: weight_hr [P, H]. */
+  whr?: Tensor | null;
 }
 
 // The Param records, not their tensors: forward reads `.value` each call, so a value that is
@@ -38,6 +42,7 @@ interface DirectionParams {
   whh: Param;
   bih: Param | null;
   bhh: Param | null;
+  whr: Param | null;
 }
 
 /**
@@ -57,10 +62,19 @@ export class RecurrentLayer extends Module {
   readonly dtype: DType;
   private readonly rng: Rng;
   private readonly w: DirectionParams[][] = []; // [layer][direction]
+  /** The options beyond PyTorch's defaults (extended.ts). */
+  readonly ext: Extended;
+  /** Size of h per direction: projSize, or hiddenSize. */
+  readonly stateSize: number;
+  /** Features of each output step: stateSize·D (concat) or stateSize. */
+  readonly outputSize: number;
+  private carried: Tensor[] | null = null;
 
   constructor(readonly kind: CellKind, readonly label: string, o: RecurrentOptions) {
     super();
     checkRecurrentOptions(label, o, kind === 'rnn_tanh' || kind === 'rnn_relu' ? ['nonlinearity'] : [], kind === 'lstm');
+    warnRecurrentOptions(label, o);
+    this.ext = resolveExtended(label, kind, o as RecurrentOptions & { nonlinearity?: string });
     this.inputSize = o.inputSize;
     this.hiddenSize = o.hiddenSize;
     this.numLayers = o.numLayers ?? 1;
@@ -74,6 +88,11 @@ export class RecurrentLayer extends Module {
     const H = this.hiddenSize;
     const G = GATES[kind];
     const init = o.init ?? {};
+    const P = this.ext.projSize;
+    const Hs = P || H; // the size of h
+    this.stateSize = Hs;
+    this.outputSize = this.directions === 2 && this.ext.mergeMode === 'concat' ? 2 * Hs : Hs;
+    if (P && (init.weightHh === 'orthogonal' || init.weightHh === 'identity')) throw new TensorError(label, `init.weightHh '${init.weightHh}' builds square [H, H] blocks; with projSize W_hh is [4H, ${P}]`);
     const std = 1 / Math.sqrt(H); // PyTorch: U(±1/√H) for every recurrent parameter
     const range = init.range ?? 0.08;
     const draw = (shape: number[], how: string | undefined): Tensor => {
@@ -95,12 +114,12 @@ export class RecurrentLayer extends Module {
       }
     };
     for (let k = 0; k < this.numLayers; k++) {
-      const inK = k === 0 ? this.inputSize : H * this.directions;
+      const inK = k === 0 ? this.inputSize : this.outputSize;
       const layer: DirectionParams[] = [];
       for (let d = 0; d < this.directions; d++) {
         const sfx = `_l${k}${d === 1 ? '_reverse' : ''}`;
         const wih = this.registerParam(`weight_ih${sfx}`, draw([G * H, inK], init.weightIh));
-        const whh = this.registerParam(`weight_hh${sfx}`, draw([G * H, H], init.weightHh));
+        const whh = this.registerParam(`weight_hh${sfx}`, draw([G * H, Hs], init.weightHh));
         let bih: Param | null = null;
         let bhh: Param | null = null;
         if (o.bias !== false) {
@@ -112,7 +131,8 @@ export class RecurrentLayer extends Module {
             bhh.value.data.fill(0, H, 2 * H);
           }
         }
-        layer.push({ wih, whh, bih, bhh });
+        const whr = P ? this.registerParam(`weight_hr${sfx}`, draw([P, H], 'pytorch')) : null; // PyTorch's name and order
+        layer.push({ wih, whh, bih, bhh, whr });
       }
       this.w.push(layer);
     }
@@ -122,12 +142,37 @@ export class RecurrentLayer extends Module {
   weights(k: number, d = 0): DirectionWeights {
     if (!this.w[k]?.[d]) throw new TensorError(this.label, `no layer ${k} direction ${d} (numLayers ${this.numLayers}, directions ${this.directions})`);
     const p = this.w[k][d];
-    return { wih: p.wih.value, whh: p.whh.value, bih: p.bih?.value ?? null, bhh: p.bhh?.value ?? null };
+    return { wih: p.wih.value, whh: p.whh.value, bih: p.bih?.value ?? null, bhh: p.bhh?.value ?? null, whr: p.whr?.value ?? null };
   }
 
-  /** Zeros of the state shape [L·D, B, H] (h, and c for LSTM). */
+  /** Zeros of the state shape [L·D, B, H] (h, and c for LSTM; h is [L·D, B, projSize] with a projection). */
   initialState(batch: number): Tensor[] {
-    return Array.from({ length: STATES[this.kind] }, () => zeros([this.numLayers * this.directions, batch, this.hiddenSize], this.dtype));
+    return Array.from({ length: STATES[this.kind] }, (_, j) => zeros([this.numLayers * this.directions, batch, j === 0 ? this.stateSize : this.hiddenSize], this.dtype));
+  }
+
+  /**
+   * Whether the steps run the fused kernels: `fused` and no option that only the composed step
+   * implements (extended.ts `needsComposed`). Any faster path (a whole-sequence kernel) must ask this.
+   */
+  get usesFusedKernels(): boolean {
+    return this.fused && !needsComposed(this.kind, this.ext);
+  }
+
+  /** stateful layers: forget the carried state (the next call starts from zeros or its h0). */
+  resetStates(): void {
+    this.carried = null;
+  }
+
+  /** The kernel / recurrent / bias regularizers' penalty over this layer's weights, or null. */
+  regularizationLoss(): Tensor | null {
+    const r = this.ext.regularizers;
+    const all = this.w.flat();
+    const parts = [
+      penalty(r.kernel, all.map((p) => p.wih.value)),
+      penalty(r.recurrent, all.flatMap((p) => [p.whh.value, ...(p.whr ? [p.whr.value] : [])])),
+      penalty(r.bias, all.flatMap((p) => [p.bih, p.bhh]).filter((p): p is Param => p !== null).map((p) => p.value)),
+    ].filter((t): t is Tensor => t !== null);
+    return parts.length ? parts.reduce((a, b) => ad.add(a, b)) : null;
   }
 
   /**
@@ -164,25 +209,34 @@ export class RecurrentLayer extends Module {
   }
 
   private run(x: Tensor | null, onehot: { ids: ArrayLike<number>; T: number; B: number } | null, input: RecurrentInput): RecurrentOutput {
+    // (onehot and input may be replaced below: goBackwards reverses the ids, stateful supplies h0)
     const lbl = this.label;
     const xShape = x ? x.shape : [onehot!.T, onehot!.B, this.inputSize];
     if (input === null || typeof input !== 'object') throw new TensorError(lbl, `second argument must be { h0?, c0?, lengths? }, got ${input === null ? 'null' : typeof input}`);
-    const unknown = Object.keys(input).filter((k) => !['h0', 'c0', 'lengths'].includes(k));
-    if (unknown.length) throw new TensorError(lbl, `unknown input field ${unknown.join(', ')} (valid: h0, c0, lengths)`);
+    checkOptions(lbl, input, ['h0', 'c0', 'lengths'], { what: 'input field' });
     let seq: Tensor | null = x ? (this.batchFirst ? ad.permute(x, [1, 0, 2]) : x) : null; // [T, B, I]
     const [T, B, I] = seq ? seq.shape : xShape;
     if (I !== this.inputSize) throw new TensorError(lbl, `input feature size ${I} ≠ inputSize ${this.inputSize} (input ${shapeStr(xShape)})`);
     if (T === 0 || B === 0) throw new TensorError(lbl, `input ${shapeStr(xShape)} is empty (T = ${T}, B = ${B})`);
     const LD = this.numLayers * this.directions;
-    const H = this.hiddenSize;
     const nState = STATES[this.kind];
+    if (this.ext.goBackwards) {
+      if (input.lengths !== undefined) throw new TensorError(lbl, 'goBackwards with lengths is not supported (reversing a padded batch would read the padding first); reverse each sequence before padding instead');
+      if (seq) seq = reverseTime(seq);
+      else onehot = reverseIds(onehot!);
+    }
+    if (this.ext.stateful && this.carried && input.h0 === undefined && input.c0 === undefined) {
+      if (this.carried[0].shape[1] !== B) throw new TensorError(lbl, `stateful: the carried state is for a batch of ${this.carried[0].shape[1]}, this input has ${B} (call resetStates() first)`);
+      input = { ...input, h0: this.carried[0], c0: this.carried[1] };
+    }
     if (this.kind !== 'lstm' && input.c0 !== undefined) throw new TensorError(lbl, `c0 is only for LSTM (got c0 ${input.c0 instanceof Tensor ? shapeStr(input.c0.shape) : typeof input.c0})`);
     const given = [input.h0, input.c0].slice(0, nState);
     given.forEach((s, j) => {
       const what = j === 0 ? 'h0' : 'c0';
       if (s === undefined) return;
+      const H = j === 0 ? this.stateSize : this.hiddenSize;
       if (!(s instanceof Tensor) || s.rank !== 3 || s.shape[0] !== LD || s.shape[1] !== B || s.shape[2] !== H) {
-        throw new TensorError(lbl, `${what} must be [${LD}, ${B}, ${H}] (layers·directions, batch, hidden) for input ${shapeStr(xShape)}, got ${s instanceof Tensor ? shapeStr(s.shape) : typeof s}`);
+        throw new TensorError(lbl, `${what} must be [${LD}, ${B}, ${H}] (layers·directions, batch, ${j === 0 && this.ext.projSize ? 'projSize' : 'hidden'}) for input ${shapeStr(xShape)}, got ${s instanceof Tensor ? shapeStr(s.shape) : typeof s}`);
       }
       if (s.dtype !== this.dtype) throw new TensorError(lbl, `${what} ${shapeStr(s.shape)} is ${s.dtype}, layer is ${this.dtype}`);
     });
@@ -191,20 +245,31 @@ export class RecurrentLayer extends Module {
     // reach the parameter gradients, since the masked steps' adjoint 0 times NaN is NaN.
     if (mask && seq) seq = ad.where(mask, seq, zeros([], this.dtype));
     const masks = mask ? Array.from({ length: T }, (_, t) => mask.slice(t)) : null; // [B, 1] per step
-    const step = cellStep(this.kind, this.fused);
+    const step = cellStep(this.kind, this.usesFusedKernels);
+    const ext = needsComposed(this.kind, this.ext) ? extendedStep(this.kind, this.ext) : null;
 
     const finals: Tensor[][] = Array.from({ length: nState }, () => []);
     for (let k = 0; k < this.numLayers; k++) {
       const outs: Tensor[] = [];
       for (let d = 0; d < this.directions; d++) {
         const idx = k * this.directions + d;
-        const state0 = given.map((s, j) => (s ? ad.slice(s, idx) : zeros([B, H], this.dtype))) as CellState;
-        while (state0.length < nState) state0.push(zeros([B, H], this.dtype));
-        const r = this.runDirection(seq, k === 0 ? onehot : null, T, B, this.weights(k, d), d === 1, state0, masks, step);
+        const size = (j: number) => (j === 0 ? this.stateSize : this.hiddenSize);
+        const state0 = given.map((s, j) => (s ? ad.slice(s, idx) : zeros([B, size(j)], this.dtype))) as CellState;
+        while (state0.length < nState) state0.push(zeros([B, size(state0.length)], this.dtype));
+        const w = this.weights(k, d);
+        let dirStep = step;
+        if (ext) {
+          // variational recurrent dropout: one mask per sequence (and layer, direction), scaled by 1/(1−p)
+          const p = this.ext.recurrentDropout;
+          const mask = p > 0 && this.training ? ad.dropout(ones([B, this.stateSize], this.dtype), p, { training: true, rng: this.rng }) : null;
+          const extras = { whr: w.whr ?? null, mask };
+          dirStep = (xp, st, whh, bhh) => ext(xp, st, whh, bhh, extras);
+        }
+        const r = this.runDirection(seq, k === 0 ? onehot : null, T, B, w, d === 1, state0, masks, dirStep);
         outs.push(r.output);
         r.final.forEach((f, j) => finals[j].push(f));
       }
-      let out = this.directions === 2 ? ad.concat(outs, 2) : outs[0]; // [T, B, D·H]
+      let out = this.directions === 2 ? mergeDirections(this.ext.mergeMode, outs[0], outs[1]) : outs[0]; // [T, B, D·H] (concat) or [T, B, H]
       if (this.residual && k > 0) out = ad.add(out, seq!);
       if (k < this.numLayers - 1 && this.dropoutP > 0) out = ad.dropout(out, this.dropoutP, { training: this.training, rng: this.rng });
       seq = out;
@@ -212,6 +277,7 @@ export class RecurrentLayer extends Module {
     const output = this.batchFirst ? ad.permute(seq!, [1, 0, 2]) : seq!;
     const res: RecurrentOutput = { output, hN: ad.stack(finals[0], 0) };
     if (this.kind === 'lstm') res.cN = ad.stack(finals[1], 0);
+    if (this.ext.stateful) this.carried = [detach(res.hN), ...(res.cN ? [detach(res.cN)] : [])];
     return res;
   }
 
@@ -291,4 +357,17 @@ export class GRU extends RecurrentLayer {
   constructor(o: RecurrentOptions) {
     super('gru', 'GRU', o);
   }
+}
+
+/** [T, B, F] → the same steps in reverse time order. */
+function reverseTime(x: Tensor): Tensor {
+  const T = x.shape[0];
+  return ad.stack(Array.from({ length: T }, (_, t) => ad.slice(x, T - 1 - t)), 0);
+}
+
+function reverseIds(o: { ids: ArrayLike<number>; T: number; B: number }): { ids: Int32Array; T: number; B: number } {
+  const { T, B } = o;
+  const ids = new Int32Array(T * B);
+  for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) ids[t * B + b] = o.ids[(T - 1 - t) * B + b];
+  return { ids, T, B };
 }

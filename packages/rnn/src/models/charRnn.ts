@@ -10,6 +10,7 @@ import { RecurrentInit } from '../layers/options';
 import { Optimizer } from '../optim/optimizer';
 import { clipGradNorm } from '../optim/clip';
 import { computeGradients } from '../train/gradients';
+import { checkOptions } from '../options';
 
 export type CellName = 'lstm' | 'gru' | 'rnn' | 'rnn_relu';
 export const CELL_NAMES: readonly CellName[] = ['lstm', 'gru', 'rnn', 'rnn_relu'];
@@ -49,8 +50,7 @@ export class CharRNN extends Module {
   constructor(o: CharRNNOptions) {
     super();
     const known = ['cell', 'vocabSize', 'hiddenSize', 'numLayers', 'input', 'embeddingDim', 'dropout', 'init', 'fused', 'seed', 'dtype'];
-    const unknown = Object.keys(o).filter((k) => !known.includes(k));
-    if (unknown.length) throw new TensorError('CharRNN', `unknown option ${unknown.join(', ')} (valid: ${known.join(', ')})`);
+    checkOptions('CharRNN', o, known, { required: true });
     if (!CELL_NAMES.includes(o.cell)) throw new TensorError('CharRNN', `unknown cell '${String(o.cell)}' (valid: ${CELL_NAMES.join(', ')})`);
     if (!Number.isInteger(o.vocabSize) || o.vocabSize < 2) throw new TensorError('CharRNN', `vocabSize must be an integer ≥ 2, got ${o.vocabSize}`);
     const input = o.input ?? 'onehot';
@@ -110,6 +110,7 @@ export class CharRNN extends Module {
 
   /** trainStep with everything it measured: loss, pre-clip gradient norm, next state (detached). */
   trainStepFull(x: ArrayLike<number>, y: ArrayLike<number>, shape: readonly number[], opt: Optimizer, o: { clip?: number; state?: CharState } = {}) {
+    checkOptions('CharRNN.trainStepFull', o, ['clip', 'state']);
     this.train(true);
     const r = computeGradients(this, () => this.loss(x, y, shape, o.state));
     const params = this.parameters();

@@ -1,5 +1,6 @@
 import { Rng, Tensor, TensorError } from '@unfold/tensor';
 import { CharRNN, CharState } from './charRnn';
+import { checkOptions, keysOf } from '../options';
 
 export interface SampleOptions {
   /** Characters to generate. */
@@ -16,6 +17,7 @@ export interface SampleOptions {
  * from softmax(logits / temperature) (restricted to the top k) and feed it back in.
  */
 export function sampleIds(model: CharRNN, prime: ArrayLike<number>, o: SampleOptions): number[] {
+  checkOptions('sample', o, keysOf<SampleOptions>({ length: 1, temperature: 1, topK: 1, rng: 1 }), { required: true });
   const temperature = o.temperature ?? 1;
   const topK = o.topK ?? 0;
   if (!(temperature > 0) || !Number.isFinite(temperature)) throw new TensorError('sample', `temperature must be positive and finite, got ${temperature}`);
@@ -40,6 +42,9 @@ export function sampleIds(model: CharRNN, prime: ArrayLike<number>, o: SampleOpt
 
 /** Draws an index from softmax(z / temperature) over the top-k entries. */
 export function drawFrom(z: number[], temperature: number, topK: number, rng: Rng): number {
+  // A NaN logit would make every weight NaN and the loop below fall through to the last index.
+  const bad = z.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw new TensorError('sample', `logit ${bad} is ${z[bad]} (of ${z.length}): the model output is not finite`);
   let idx = z.map((_, i) => i);
   if (topK > 0 && topK < z.length) idx = idx.sort((a, b) => z[b] - z[a]).slice(0, topK);
   const m = Math.max(...idx.map((i) => z[i]));

@@ -12,6 +12,7 @@ import { Attention, AttentionMemory, BahdanauAttention, LuongAttention } from '.
 import { PaddedIds, padSequences } from '../data/padding';
 import { EOS_ID, PAD_ID, SOS_ID } from '../data/seq2seq';
 import { BeamHypothesis, BeamOptions, beamDecode } from './beam';
+import { checkOptions } from '../options';
 
 export type Seq2SeqAttention = 'dot' | 'general' | 'bahdanau';
 
@@ -92,8 +93,7 @@ export class Seq2Seq extends Module {
     const lbl = 'Seq2Seq';
     if (o === null || typeof o !== 'object') throw new TensorError(lbl, 'options { vocabSize, … } required');
     const known = ['vocabSize', 'embeddingDim', 'hiddenSize', 'cell', 'bidirectional', 'attention', 'attentionSize', 'seed', 'dtype'];
-    const unknown = Object.keys(o).filter((k) => !known.includes(k));
-    if (unknown.length) throw new TensorError(lbl, `unknown option ${unknown.join(', ')} (valid: ${known.join(', ')})`);
+    checkOptions(lbl, o, known);
     const H = o.hiddenSize ?? 64;
     this.opts = {
       vocabSize: o.vocabSize, embeddingDim: o.embeddingDim ?? 32, hiddenSize: H, cell: o.cell ?? 'gru', bidirectional: o.bidirectional ?? false,

@@ -4,6 +4,7 @@ import { noGrad } from '@unfold/autodiff';
 import { Module } from '../nn/module';
 import { Linear } from '../nn/linear';
 import { Param } from '../optim/param';
+import { checkOptions, keysOf } from '../options';
 
 // A small GPT-style decoder built only from autodiff ops (no hand-written VJPs): LayerNorm,
 // causal multi-head self-attention, pre-LN blocks, learned positions. A baseline for the
@@ -17,6 +18,7 @@ export class LayerNorm extends Module {
   constructor(readonly dim: number, readonly eps = 1e-5, opts: { dtype?: DType } = {}) {
     super();
     if (!Number.isInteger(dim) || dim < 1) throw new TensorError('LayerNorm', `dim must be a positive integer, got ${dim}`);
+    checkOptions('LayerNorm', opts, ['dtype']);
     this.w = this.registerParam('weight', ones([dim], opts.dtype));
     this.b = this.registerParam('bias', zeros([dim], opts.dtype));
   }
@@ -65,6 +67,7 @@ export class CausalSelfAttention extends Module {
 
   constructor(readonly o: AttentionOptions) {
     super();
+    checkOptions('CausalSelfAttention', o, keysOf<BlockOptions>({ dModel: 1, nHeads: 1, rng: 1, dtype: 1, mlpRatio: 1, activation: 1 }), { required: true });
     if (!Number.isInteger(o.nHeads) || o.nHeads < 1 || o.dModel % o.nHeads !== 0) {
       throw new TensorError('CausalSelfAttention', `dModel ${o.dModel} must be a positive multiple of nHeads ${o.nHeads}`);
     }
@@ -119,6 +122,7 @@ export class TransformerBlock extends Module {
 
   constructor(readonly o: BlockOptions) {
     super();
+    checkOptions('TransformerBlock', o, keysOf<BlockOptions>({ dModel: 1, nHeads: 1, rng: 1, dtype: 1, mlpRatio: 1, activation: 1 }), { required: true });
     const rng = o.rng ?? new Rng(0);
     const Hm = Math.round((o.mlpRatio ?? 4) * o.dModel);
     this.ln1 = this.registerModule('ln_1', new LayerNorm(o.dModel, 1e-5, { dtype: o.dtype }));
@@ -164,6 +168,7 @@ export class CharTransformer extends Module {
 
   constructor(readonly opts: CharTransformerOptions) {
     super();
+    checkOptions('CharTransformer', opts, keysOf<CharTransformerOptions>({ vocabSize: 1, dModel: 1, nHeads: 1, nLayers: 1, blockSize: 1, mlpRatio: 1, activation: 1, seed: 1, dtype: 1 }), { required: true });
     const { vocabSize: V, dModel: D, blockSize } = opts;
     for (const [n, v] of [['vocabSize', V], ['dModel', D], ['nLayers', opts.nLayers], ['blockSize', blockSize]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new TensorError('CharTransformer', `${n} must be a positive integer, got ${v}`);

@@ -2,6 +2,7 @@ import { DType, Rng, Tensor, TensorError, normal } from '@unfold/tensor';
 import * as ad from '@unfold/autodiff';
 import { Module } from './module';
 import { Param } from '../optim/param';
+import { checkOptions } from '../options';
 
 /** Rows of a [num, dim] table by integer id, as torch.nn.Embedding (init N(0, 1)). */
 export class Embedding extends Module {
@@ -13,6 +14,7 @@ export class Embedding extends Module {
 
   constructor(readonly numEmbeddings: number, readonly embeddingDim: number, opts: { rng?: Rng; dtype?: DType } = {}) {
     super();
+    checkOptions('Embedding', opts, ['rng', 'dtype']);
     for (const [n, v] of [['numEmbeddings', numEmbeddings], ['embeddingDim', embeddingDim]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new TensorError('Embedding', `${n} must be a positive integer, got ${v}`);
     }

@@ -3,6 +3,7 @@ import * as ad from '@unfold/autodiff';
 import { Module } from './module';
 import { Param } from '../optim/param';
 import { uniformRange } from './init';
+import { checkOptions, keysOf } from '../options';
 
 export interface LinearOptions {
   bias?: boolean;
@@ -24,6 +25,7 @@ export class Linear extends Module {
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, opts: LinearOptions = {}) {
     super();
+    checkOptions('Linear', opts, keysOf<LinearOptions>({ bias: 1, rng: 1, dtype: 1 }));
     for (const [n, v] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new TensorError('Linear', `${n} must be a positive integer, got ${v}`);
     }

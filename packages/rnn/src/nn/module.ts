@@ -1,6 +1,14 @@
 import { Rng, Tensor, TensorError, residentPays, sameShape, shapeStr, toResident } from '@unfold/tensor';
 import { Param } from '../optim/param';
 
+/** Every registered parameter's value tensor → its record and owner (for computeGradients' check). */
+const REGISTERED = new WeakMap<Tensor, { param: Param; owner: string }>();
+
+/** The parameter record a tensor is the value of, if a module registered it. */
+export function registeredParam(t: Tensor): { param: Param; owner: string } | undefined {
+  return REGISTERED.get(t);
+}
+
 /**
  * The base of every layer and model, as torch.nn.Module: named parameters and named
  * children, so that `stateDict()` gives PyTorch's dotted names (`rnn.weight_ih_l0`,
@@ -19,6 +27,7 @@ export abstract class Module {
     // With the wasm backend, float32 weights live in the wasm arena: GEMMs read them in place.
     const p: Param = { name, value: value.dtype === 'float32' && residentPays() ? toResident(value) : value, grad: null };
     this.ownParams.set(name, p);
+    REGISTERED.set(p.value, { param: p, owner: this.constructor.name });
     return p;
   }
 
@@ -49,6 +58,11 @@ export abstract class Module {
     if (this.ownParams.has(name) || this.children.has(name)) throw new TensorError(this.constructor.name, `duplicate name '${name}'`);
     this.children.set(name, m);
     return m;
+  }
+
+  /** The direct children, [name, module], in registration order. */
+  namedChildren(): [string, Module][] {
+    return [...this.children.entries()];
   }
 
   /** [qualified name, param] in registration order, children after own parameters. */

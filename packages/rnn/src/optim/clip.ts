@@ -1,5 +1,6 @@
 import { TensorError, TypedArray } from '@unfold/tensor';
 import { Param, firstNonFinite, gradArray } from './param';
+import { checkOptions } from '../options';
 
 export interface ClipGradNormOptions {
   /** Throw when the total norm is NaN or ±Inf (PyTorch's error_if_nonfinite). Default false. */
@@ -23,9 +24,7 @@ export function clipGradNorm(params: readonly Param[], maxNorm: number, normType
   const op = 'clipGradNorm';
   if (typeof maxNorm !== 'number' || !(maxNorm >= 0)) throw new TensorError(op, `maxNorm must be >= 0, got ${String(maxNorm)}`);
   if (typeof normType !== 'number' || !(normType > 0)) throw new TensorError(op, `normType must be > 0 (or Infinity), got ${String(normType)}`);
-  for (const k of Object.keys(opts)) {
-    if (k !== 'errorIfNonfinite') throw new TensorError(op, `unknown option '${k}' (valid options: errorIfNonfinite)`);
-  }
+  checkOptions(op, opts, ['errorIfNonfinite']);
   const grads: { name: string; G: TypedArray }[] = [];
   for (const p of params) if (p.grad !== null) grads.push({ name: p.name, G: gradArray(op, p) });
 

@@ -1,4 +1,5 @@
 import { TensorError } from '@unfold/tensor';
+import { checkOptions } from '../options';
 
 /**
  * Hyper-parameters are plain JSON values (numbers, booleans, number pairs) so that an
@@ -61,11 +62,7 @@ export function resolveHyper(op: string, spec: OptionSpec, opts: unknown): Hyper
   }
   const given = opts as Record<string, unknown>;
   const valid = Object.keys(spec);
-  for (const key of Object.keys(given)) {
-    if (!Object.prototype.hasOwnProperty.call(spec, key)) {
-      throw new TensorError(op, `unknown option '${key}' (valid options: ${valid.join(', ')})`);
-    }
-  }
+  checkOptions(op, given, valid);
   const out: Hyper = {};
   for (const key of valid) {
     const v = given[key] === undefined ? spec[key].default : given[key];

@@ -10,3 +10,5 @@ export { Adam, AdamW, AdamOptions } from './adam';
 export { createOptimizer, OptimizerOptions, OPTIMIZER_KINDS } from './create';
 export { clipGradNorm, clipGradValue, ClipGradNormOptions } from './clip';
 export { Schedule, constant, stepDecay, exponential, cosine, cyclic, linearWarmup, sequential, compose } from './schedules';
+export { stepLR, multiStepLR, exponentialLR, cosineAnnealingLR, cosineAnnealingWarmRestarts, oneCycleLR, OneCycleOptions } from './torch-schedules';
+export { ReduceLROnPlateau, ReduceLROnPlateauOptions, PlateauState } from './plateau';

@@ -4,6 +4,7 @@ import { noGrad } from '@unfold/autodiff';
 import { CharRNN, CharState, detachState } from '../models/charRnn';
 import { JsonObject } from '../checkpoint';
 import { Task } from './task';
+import { checkOptions, keysOf } from '../options';
 
 export interface CharLMTaskOptions {
   train: Int32Array;
@@ -59,6 +60,8 @@ export class CharLMTask implements Task<Window, CharState> {
 
   constructor(readonly model: CharRNN, readonly o: CharLMTaskOptions) {
     const op = 'CharLMTask';
+    checkOptions(op, o, keysOf<CharLMTaskOptions>({ train: 1, val: 1, batchSize: 1, seqLen: 1, k1: 1, stateful: 1, curriculum: 1, maxValWindows: 1, randomOffset: 1, rng: 1 }), { required: true });
+    if (o.curriculum !== undefined) checkOptions(op, o.curriculum, ['start', 'every'], { what: 'curriculum option' });
     for (const k of ['batchSize', 'seqLen'] as const) {
       if (!Number.isInteger(o[k]) || o[k] < 1) throw new TensorError(op, `${k} must be a positive integer, got ${o[k]}`);
     }

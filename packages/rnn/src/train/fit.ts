@@ -8,6 +8,7 @@ import { Schedule } from '../optim/schedules';
 import { computeGradients } from './gradients';
 import { LogMode, Progress, ProgressReporter } from './progress';
 import { Task } from './task';
+import { checkOptions } from '../options';
 
 export interface StepRecord { step: number; loss: number; gradNorm: number; lr: number }
 export interface ValRecord { step: number; loss: number }
@@ -128,8 +129,7 @@ function* steps<B, S>(model: Module, task: Task<B, S>, o: FitOptions, op: string
   if ('checkpointDir' in o) {
     throw new TensorError(op, "checkpointDir is Node-only and lives outside the portable library: pass checkpoint: directoryStore(dir), with directoryStore from '@unfold/rnn/node'");
   }
-  const unknown = Object.keys(o).filter((k) => !known.includes(k));
-  if (unknown.length) throw new TensorError(op, `unknown option ${unknown.join(', ')} (valid: ${known.join(', ')})`);
+  checkOptions(op, o, known);
   if (o.steps === undefined && o.epochs === undefined && o.timeBudgetSec === undefined) throw new TensorError(op, 'give steps, epochs or timeBudgetSec');
   for (const k of ['steps', 'epochs', 'valEvery', 'checkpointEvery', 'logEvery', 'historyLimit'] as const) {
     const v = o[k];
@@ -140,6 +140,8 @@ function* steps<B, S>(model: Module, task: Task<B, S>, o: FitOptions, op: string
     if (v !== undefined && !(v > 0)) throw new TensorError(op, `${k} must be positive, got ${v}`);
   }
   if (o.earlyStopping && !task.validate) throw new TensorError(op, `earlyStopping needs validation data, and task '${task.name}' has none`);
+  if (o.earlyStopping && !o.valEvery) throw new TensorError(op, 'earlyStopping needs valEvery (validation is what it watches; without it the run would never stop early)');
+  if (o.earlyStopping) checkOptions(op, o.earlyStopping, ['patience', 'minDelta', 'restoreBest'], { what: 'earlyStopping option' });
   if (o.earlyStopping && !(Number.isInteger(o.earlyStopping.patience) && o.earlyStopping.patience >= 1)) throw new TensorError(op, 'earlyStopping.patience must be a positive integer');
 
   const params = model.parameters();

@@ -1,6 +1,7 @@
-import { Tensor, TensorError } from '@unfold/tensor';
+import { Tensor, TensorError, shapeStr } from '@unfold/tensor';
 import { Tape, backward } from '@unfold/autodiff';
-import { Module } from '../nn/module';
+import { Module, registeredParam } from '../nn/module';
+import { checkOptions } from '../options';
 
 /**
  * One reverse-mode pass: records `fn` on a fresh tape watching every parameter of `model`,
@@ -8,10 +9,27 @@ import { Module } from '../nn/module';
  * (read them by PyTorch name: `model.param('rnn.weight_hh_l0').grad`).
  */
 export function computeGradients<R extends { loss: Tensor }>(model: Module, fn: () => R, opts: { checkNumerics?: boolean } = {}): R {
+  checkOptions('computeGradients', opts, ['checkNumerics']);
   const params = model.parameters();
   const tape = new Tape();
   tape.watch(...params.map((p) => p.value));
-  const out = tape.run(fn);
+  // A parameter of another module used inside fn would be a constant on this tape: no gradient,
+  // and an optimizer over it would silently skip it. Name it instead.
+  const foreign = new Map<Tensor, string>();
+  tape.onInput = (t) => {
+    if (tape.isTracked(t) || foreign.has(t)) return;
+    const r = registeredParam(t);
+    if (r) foreign.set(t, `'${r.param.name}' (${r.owner}, ${shapeStr(t.shape)})`);
+  };
+  let out: R;
+  try {
+    out = tape.run(fn);
+  } finally {
+    tape.onInput = undefined;
+  }
+  if (foreign.size) {
+    throw new TensorError('computeGradients', `fn uses parameter${foreign.size > 1 ? 's' : ''} ${[...foreign.values()].join(', ')} that ${model.constructor.name} does not own, so ${foreign.size > 1 ? 'they' : 'it'} would get no gradient: register the module in the model (registerModule, ModuleList) or pass a model that holds it`);
+  }
   if (!(out.loss instanceof Tensor) || out.loss.size !== 1) throw new TensorError('computeGradients', 'fn must return { loss } with a scalar loss tensor');
   const g = backward(tape, out.loss, { checkNumerics: opts.checkNumerics });
   for (const p of params) p.grad = g.get(p.value);

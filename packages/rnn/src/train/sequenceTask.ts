@@ -5,6 +5,7 @@ import { bucketByLength } from '../data/bucketing';
 import { padSequences } from '../data/padding';
 import { Module } from '../nn/module';
 import { Task } from './task';
+import { checkOptions, keysOf } from '../options';
 
 /** One variable-length example: token ids, and a label (many-to-one) and/or one tag per step (many-to-many). */
 export interface SequenceExample {
@@ -78,6 +79,7 @@ export class SequenceTask implements Task<SequenceBatch, undefined> {
   constructor(readonly o: SequenceTaskOptions) {
     const op = 'SequenceTask';
     if (o === null || typeof o !== 'object') throw new TensorError(op, 'options { examples, batchSize, lossFn } are required');
+    checkOptions(op, o, keysOf<SequenceTaskOptions>({ examples: 1, batchSize: 1, lossFn: 1, val: 1, rng: 1, bucketWidth: 1, padId: 1, model: 1, name: 1, unit: 1 }));
     if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new TensorError(op, `batchSize must be a positive integer, got ${o.batchSize}`);
     if (typeof o.lossFn !== 'function') throw new TensorError(op, `lossFn must be a function (batch) => { loss }, got ${typeof o.lossFn}`);
     this.bucketWidth = o.bucketWidth ?? 4;

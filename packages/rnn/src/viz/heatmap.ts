@@ -5,6 +5,7 @@ import { checkNumbers, checkSize, checkText } from './check';
 import { MISSING, viridis } from './color';
 import { Axis, axisFrac, tightAxis } from './scale';
 import { FONT, clip, coord, el, esc, fmtNum, svgDoc, text, textWidth } from './svg';
+import { checkOptions as checkKnown, keysOf } from '../options';
 
 export interface HeatmapOptions {
   /** values[r][c]; e.g. ‖∂L/∂h_t‖ with r = training step, c = time step t. */
@@ -21,11 +22,13 @@ export interface HeatmapOptions {
 }
 
 const OP = 'heatmap';
+const HEATMAP_KEYS = { values: 1, title: 1, xLabel: 1, yLabel: 1, logColor: 1, rowLabels: 1, colLabels: 1, width: 1, height: 1 } as const;
 const TOOLTIP_MAX_CELLS = 4096; // per-cell <title> tooltips only while the file stays small
 const LABEL_MAX = 16; // characters of a row/column tick label
 
 function checkOptions(o: HeatmapOptions): { rows: number; cols: number } {
   if (o === null || typeof o !== 'object') throw new TensorError(OP, `options must be an object, got ${String(o)}`);
+  checkKnown(OP, o, keysOf<HeatmapOptions>(HEATMAP_KEYS));
   checkText(OP, o as unknown as Record<string, unknown>, ['title', 'xLabel', 'yLabel']);
   if (!Array.isArray(o.values) || o.values.length === 0) throw new TensorError(OP, 'values must be a non-empty array of rows (rows × cols)');
   const cols = checkNumbers(OP, 'values[0]', o.values[0]);

@@ -5,6 +5,7 @@ import { checkNumbers, checkSize, checkText } from './check';
 import { seriesStyle } from './color';
 import { makeAxis } from './scale';
 import { FONT, clip, coord, el, svgDoc, text, textWidth } from './svg';
+import { checkOptions as checkKnown, keysOf } from '../options';
 
 export interface Series {
   name: string;
@@ -27,6 +28,7 @@ export interface LinePlotOptions {
 }
 
 const OP = 'linePlot';
+const LINE_KEYS = { series: 1, title: 1, xLabel: 1, yLabel: 1, logY: 1, logX: 1, width: 1, height: 1, hLines: 1 } as const;
 const DOT = 2.5; // radius of an isolated point (a segment of length 1)
 const Y_PAD = 0.03; // y range widened by 3 % each side: a constant or a curve's extreme stays off the frame
 
@@ -56,6 +58,7 @@ export function segments(s: Series, logX: boolean, logY: boolean): { runs: [numb
 
 function checkOptions(opts: LinePlotOptions): void {
   if (opts === null || typeof opts !== 'object') throw new TensorError(OP, `options must be an object, got ${String(opts)}`);
+  checkKnown(OP, opts, keysOf<LinePlotOptions>(LINE_KEYS));
   checkText(OP, opts as unknown as Record<string, unknown>, ['title', 'xLabel', 'yLabel']);
   if (!Array.isArray(opts.series) || opts.series.length === 0) throw new TensorError(OP, 'series must be a non-empty array of { name, x, y }');
   opts.series.forEach((s, i) => {
