@@ -61,7 +61,7 @@ function expectSameCheckpoint(got: Checkpoint, want: Checkpoint): void {
 }
 
 test('SIGKILL at random moments while saving every step: the checkpoint always loads, and the resumed run is bit-identical', async () => {
-  const STEPS = 40;
+  const STEPS = 80;
   const ref = path.join(tmp, 'ref');
   const r = start([...base, '--steps', String(STEPS), '--out', ref]);
   expect((await r.exited).code).toBe(0);
@@ -108,7 +108,7 @@ test('SIGKILL at random moments while saving every step: the checkpoint always l
   expect(finished).toBe(true);
   expectSameCheckpoint(loadCheckpoint(ckpt), want);
   expect(fs.readdirSync(out).filter((n) => n.startsWith('checkpoint.'))).toEqual([]); // no orphans, no .prev left
-  expect(tally.kills).toBeGreaterThanOrEqual(15);
+  expect(tally.kills).toBeGreaterThanOrEqual(12); // ~3 steps per child: how many depends on the machine's speed
   process.stdout.write(`faults: ${tally.kills} SIGKILLs (${tally.beforeFirstSave} before the first save; ${tally.leftSaving} left a .saving-* folder, ${tally.leftPrev} a checkpoint.prev), ${tally.loads} checkpoints loaded after a kill, final checkpoint bit-identical to an uninterrupted run; steps at the kills ${steps.join(' ')}\n`);
 });
 

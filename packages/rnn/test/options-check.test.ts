@@ -64,8 +64,13 @@ describe('one options checker everywhere', () => {
 });
 
 describe('drawFrom', () => {
-  test.each([NaN, Infinity, -Infinity])('a %p logit is a named error, not the last index', (v) => {
+  test.each([NaN, Infinity])('a %p logit is a named error, not the last index', (v) => {
     expect(() => drawFrom([0.1, v, 0.3], 1, 0, new Rng(0))).toThrow(`sample: logit 1 is ${v} (of 3)`);
+  });
+  test('-Infinity masks an entry (never drawn); all masked is a named error', () => {
+    for (let s = 0; s < 50; s++) expect(drawFrom([-Infinity, 0, -Infinity, 0], 1, 0, new Rng(s))).not.toBe(0);
+    expect(drawFrom([0, -Infinity, -Infinity], 1, 2, new Rng(0))).toBe(0); // top-k over masked entries too
+    expect(() => drawFrom([-Infinity, -Infinity], 1, 0, new Rng(0))).toThrow('sample: all 2 logits are -Infinity');
   });
   test('finite logits still sample', () => {
     expect(drawFrom([0, 50, 0], 1, 0, new Rng(0))).toBe(1);

@@ -42,9 +42,11 @@ export function sampleIds(model: CharRNN, prime: ArrayLike<number>, o: SampleOpt
 
 /** Draws an index from softmax(z / temperature) over the top-k entries. */
 export function drawFrom(z: number[], temperature: number, topK: number, rng: Rng): number {
-  // A NaN logit would make every weight NaN and the loop below fall through to the last index.
-  const bad = z.findIndex((v) => !Number.isFinite(v));
+  // A NaN (or +Inf) logit would make every weight NaN and the loop below fall through to the
+  // last index. −Inf is a masked entry (probability 0), allowed as long as one entry is not.
+  const bad = z.findIndex((v) => Number.isNaN(v) || v === Infinity);
   if (bad >= 0) throw new TensorError('sample', `logit ${bad} is ${z[bad]} (of ${z.length}): the model output is not finite`);
+  if (z.length > 0 && z.every((v) => v === -Infinity)) throw new TensorError('sample', `all ${z.length} logits are -Infinity: nothing can be drawn`);
   let idx = z.map((_, i) => i);
   if (topK > 0 && topK < z.length) idx = idx.sort((a, b) => z[b] - z[a]).slice(0, topK);
   const m = Math.max(...idx.map((i) => z[i]));
