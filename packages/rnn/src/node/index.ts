@@ -4,3 +4,4 @@
 export { saveCheckpoint, loadCheckpoint, hasCheckpoint, previousDir, removeOrphans, directoryStore, SaveOptions, SaveStage } from './checkpointDir';
 export { loadTextFile } from './corpus';
 export { writeSvg, writeFileAtomic } from './write';
+export { saveSafetensorsFile, loadSafetensorsFile, readSafetensorsFile, decodeSafetensorsFile } from './safetensors';

@@ -1,0 +1,6 @@
+// Weights that travel: safetensors (bytes), ONNX export, TensorFlow.js/Keras import. No Node imports here.
+export {
+  encodeSafetensors, decodeSafetensors, entryToFloat64, SafetensorsError, SAFETENSORS_DTYPES, SAFETENSORS_MAX_HEADER,
+  SafetensorsDType, SafetensorsData, SafetensorsEntry, SafetensorsFile, SafetensorsProblem,
+} from './safetensors';
+export { saveSafetensors, loadSafetensors, readSafetensors, tensorsToSafetensors } from './stateDict';
