@@ -4,3 +4,6 @@ export {
   SafetensorsDType, SafetensorsData, SafetensorsEntry, SafetensorsFile, SafetensorsProblem,
 } from './safetensors';
 export { saveSafetensors, loadSafetensors, readSafetensors, tensorsToSafetensors } from './stateDict';
+export { exportOnnx, OnnxExportOptions } from './onnx/export';
+export { ONNX_OPSETS } from './onnx/graph';
+export { ONNX_GATE_ORDER } from './onnx/recurrent';
