@@ -7,3 +7,5 @@ export { saveSafetensors, loadSafetensors, readSafetensors, tensorsToSafetensors
 export { exportOnnx, OnnxExportOptions } from './onnx/export';
 export { ONNX_OPSETS } from './onnx/graph';
 export { ONNX_GATE_ORDER } from './onnx/recurrent';
+export { loadTfjsLayersModel, KerasSequential, TFJS_SUPPORTED } from './tfjs/sequential';
+export { TfjsModelJson, TfjsWeightSpec, TfjsWeightData } from './tfjs/weights';

@@ -5,3 +5,4 @@ export { saveCheckpoint, loadCheckpoint, hasCheckpoint, previousDir, removeOrpha
 export { loadTextFile } from './corpus';
 export { writeSvg, writeFileAtomic } from './write';
 export { saveSafetensorsFile, loadSafetensorsFile, readSafetensorsFile, decodeSafetensorsFile } from './safetensors';
+export { loadTfjsLayersModelFile } from './tfjs';
