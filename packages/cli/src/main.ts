@@ -6,6 +6,7 @@ import { FlagSpec, FlagValues, UsageError, helpText, parseFlags } from './args';
 import { TRAIN_FLAGS, trainCommand } from './train';
 import { EVAL_FLAGS, SAMPLE_FLAGS, evalCommand, sampleCommand } from './sample';
 import { EXPLAIN_COMMAND } from './explain';
+import { EXPORT_FLAGS, exportCommand } from './export';
 import { GRADFLOW_COMMAND } from './gradflow';
 
 interface Command {
@@ -18,6 +19,7 @@ export const COMMANDS: Record<string, Command> = {
   train: { summary: 'train a character-level language model and write a run report', flags: TRAIN_FLAGS, run: trainCommand },
   sample: { summary: 'generate text from a trained run', flags: SAMPLE_FLAGS, run: sampleCommand },
   eval: { summary: 'test-set loss of a trained run', flags: EVAL_FLAGS, run: evalCommand },
+  export: { summary: 'write a trained run as an ONNX model or a safetensors file', flags: EXPORT_FLAGS, run: exportCommand },
   explain: EXPLAIN_COMMAND,
   gradflow: GRADFLOW_COMMAND,
 };

@@ -93,6 +93,20 @@ describe('unfold CLI: train, sample, eval, resume', () => {
     expect(r.err).toContain('already exists and is not empty (use --resume');
   });
 
+  test('export writes the run as ONNX and safetensors that load back', async () => {
+    const o = await run(['export', out]);
+    expect([o.code, o.err]).toEqual([0, '']);
+    expect(o.out).toMatch(/wrote .*model\.onnx \(\d+ bytes, onnx, step 6\)/);
+    expect(fs.readFileSync(path.join(out, 'model.onnx')).subarray(0, 2)).toEqual(Buffer.from([0x08, 8])); // ir_version 8 (opset 17)
+    const file = path.join(tmp, 'w.safetensors');
+    expect((await run(['export', out, '--format', 'safetensors', '--out', file])).code).toBe(0);
+    const { decodeSafetensors } = await import('@unfold/rnn');
+    const f = decodeSafetensors(new Uint8Array(fs.readFileSync(file)));
+    expect(Object.keys(f.tensors)).toContain('rnn.weight_ih_l0');
+    expect(JSON.parse(f.metadata!.vocab)).toEqual(JSON.parse(fs.readFileSync(path.join(tmp, 'vocab.json'), 'utf8')));
+    expect((await run(['export', out, '--format', 'tflite'])).code).toBe(2);
+  });
+
   test('sample and eval read the run back', async () => {
     const s = await run(['sample', '--run', out, '--length', '30', '--prime', 'to be', '--seed', '3']);
     expect(s.code).toBe(0);
@@ -136,7 +150,7 @@ const oneLine = (err: string) => {
 
 describe('CLI conventions', () => {
   test('-h / --help / help <cmd> for every command, --version, usage errors exit 2', async () => {
-    for (const cmd of ['train', 'sample', 'eval', 'explain', 'gradflow']) {
+    for (const cmd of ['train', 'sample', 'eval', 'export', 'explain', 'gradflow']) {
       for (const args of [[cmd, '-h'], [cmd, '--help'], ['help', cmd]]) {
         const r = await run(args);
         expect([r.code, r.out.startsWith(`unfold ${cmd} — `)]).toEqual([0, true]);

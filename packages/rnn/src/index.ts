@@ -35,3 +35,4 @@ export * from './attention';
 export { Seq2Seq, Seq2SeqOptions, Seq2SeqBatch, Seq2SeqAttention, makeSeq2SeqBatch } from './models/seq2seq';
 export { BeamOptions, BeamHypothesis, beamDecode } from './models/beam';
 export { LayerNorm, gelu, CausalSelfAttention, AttentionOptions, TransformerBlock, BlockOptions, CharTransformer, CharTransformerOptions } from './models/transformer';
+export * from './interop';

@@ -10,7 +10,8 @@ import { checkOptions } from './options';
  * are the names `Module.stateDict()` gives. Names of the form `__x__` are reserved for what
  * docs/export_pytorch.py stores beside the weights: `__config__` (the torch module's
  * arguments), `__input__`, `__h0__`, `__c0__`, `__lengths__`, and PyTorch's results
- * `__output__`, `__h_n__`, `__c_n__`, and `__source__` (who produced the file).
+ * `__output__`, `__h_n__`, `__c_n__`, `__source__` (who produced the file) and `__dtype__` (the
+ * dtype its numbers were computed in).
  */
 export interface TensorEntry {
   shape: number[];
@@ -41,6 +42,8 @@ export interface PytorchExport {
   hN?: Tensor;
   cN?: Tensor;
   source?: string;
+  /** The dtype the producer computed in (`__dtype__`; Unfold's exportLayerJson writes it). */
+  producerDtype?: DType;
 }
 
 const OP = 'loadPytorchJson';
@@ -136,8 +139,11 @@ export function readPytorchExport(json: string | object, opts: { dtype?: DType }
       else res.config = v as TorchConfig;
     } else if (n === '__source__') {
       res.source = String(v);
+    } else if (n === '__dtype__') {
+      if (v !== 'float32' && v !== 'float64') problems.push(`__dtype__ must be 'float32' or 'float64', got ${JSON.stringify(v)}`);
+      else res.producerDtype = v;
     } else {
-      problems.push(`unknown reserved entry ${n} (known: __config__, __source__, __lengths__, ${Object.keys(RESERVED_TENSORS).join(', ')})`);
+      problems.push(`unknown reserved entry ${n} (known: __config__, __source__, __dtype__, __lengths__, ${Object.keys(RESERVED_TENSORS).join(', ')})`);
     }
   }
   if (problems.length) throw new TensorError('readPytorchExport', problems.join('; '));
@@ -201,7 +207,8 @@ export function exportLayerJson(layer: RecurrentLayer, x: Tensor, input: Recurre
   layer.eval();
   try {
     const r = noGrad(() => layer.forward(x, input));
-    const extra: Record<string, unknown> = { __source__: 'unfold', __config__: config, __input__: x };
+    // __dtype__: the numbers are this dtype's results, so the checker knows how close to expect them
+    const extra: Record<string, unknown> = { __source__: 'unfold', __dtype__: layer.dtype, __config__: config, __input__: x };
     if (input.h0) extra.__h0__ = input.h0;
     if (input.c0) extra.__c0__ = input.c0;
     if (input.lengths) extra.__lengths__ = Array.from(input.lengths);

@@ -5,3 +5,5 @@ export { saveCheckpoint, loadCheckpoint, hasCheckpoint, previousDir, removeOrpha
 export { loadTextFile } from './corpus';
 export { writeSvg, writeFileAtomic } from './write';
 export { fileWriter } from './log-file';
+export { saveSafetensorsFile, loadSafetensorsFile, readSafetensorsFile, decodeSafetensorsFile } from './safetensors';
+export { loadTfjsLayersModelFile } from './tfjs';
