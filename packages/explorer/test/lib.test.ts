@@ -1,0 +1,80 @@
+import { Rng, matmul, normal } from '@unfold/tensor';
+import { explain, gradientFlow } from '@unfold/rnn';
+import { loadDefaultCorpus } from '@unfold/cli';
+import { buildWalk, localIds, walkLines } from '../src/lib/walk';
+import { FLOW_DEFAULTS, FLOW_H, flowCurve, flowSetup, parseFlowSettings } from '../src/lib/flow';
+import { Trainer, unigramEntropy } from '../src/lib/train';
+
+/** explain()'s text, renumbered like the page, cut into the sections the page shows. */
+export function explainSections(text: string): { forward: string[]; loss: string; backward: string[]; table: string[] } {
+  const lines = localIds(text.split('\n'));
+  const f0 = lines.findIndex((l) => l.startsWith('== forward'));
+  const lossAt = lines.findIndex((l, i) => i > f0 && l.startsWith('L = '));
+  const b0 = lines.findIndex((l) => l.startsWith('== backward')) + 3;
+  const b1 = lines.indexOf('', b0);
+  const t0 = lines.findIndex((l) => l.startsWith('== ∂L/∂h_t over time'));
+  const t1 = lines.indexOf('', t0);
+  return { forward: lines.slice(f0 + 1, lossAt), loss: lines[lossAt], backward: lines.slice(b0, b1), table: lines.slice(t0 + 1, t1).filter((l) => !l.startsWith('   (')) };
+}
+
+describe('panel 1 data: the walk is explain()', () => {
+  test.each([['rnn', 3, 0], ['lstm', 3, 0], ['gru', 4, 2], ['lstm', 8, 5]] as const)('%s T=%i seed %i: every section equals explain()', (cell, T, seed) => {
+    const w = walkLines(buildWalk({ cell, steps: T, seed }));
+    const mine = localIds([...w.values, ...w.forward, w.loss, ...w.backward]);
+    const e = explainSections(explain({ cell, steps: T, seed }));
+    const F = w.forward.length;
+    expect(mine.slice(w.values.length, w.values.length + F)).toEqual(e.forward);
+    expect(w.loss).toBe(e.loss);
+    expect(mine.slice(w.values.length + F + 1)).toEqual(e.backward);
+    expect(w.table).toEqual(e.table);
+  });
+
+  test('negative control: another seed gives other numbers', () => {
+    const w = walkLines(buildWalk({ cell: 'lstm', steps: 3, seed: 0 }));
+    const e = explainSections(explain({ cell: 'lstm', steps: 3, seed: 1 }));
+    expect(w.loss).not.toBe(e.loss);
+    expect(localIds([...w.values, ...w.forward, w.loss, ...w.backward]).slice(-e.backward.length)).not.toEqual(e.backward);
+  });
+});
+
+describe('panel 2 data', () => {
+  test('W_hh blocks have the asked spectral radius (orthogonal: ‖W v‖ = ρ‖v‖; identity: ρ I)', () => {
+    for (const init of ['orthogonal', 'identity'] as const) {
+      const { model } = flowSetup('rnn', { ...FLOW_DEFAULTS, init, radius: 1.3 });
+      const v = normal([FLOW_H, 1], 0, 1, { rng: new Rng(9), dtype: 'float64' });
+      const n = (t: { toFlatArray(): number[] }) => Math.hypot(...t.toFlatArray());
+      expect(n(matmul((model as { whh: import('@unfold/tensor').Tensor }).whh, v)) / n(v)).toBeCloseTo(1.3, 10);
+    }
+  });
+
+  test('the curves are gradientFlow for those settings; a larger radius gives a different curve', () => {
+    const s = { ...FLOW_DEFAULTS, T: 30, radius: 0.9 };
+    const { model, x } = flowSetup('rnn', s);
+    expect(Array.from(flowCurve('rnn', s).norms)).toEqual(Array.from(gradientFlow(model, x, { seed: s.seed }).norms));
+    const big = flowCurve('rnn', { ...s, radius: 1.5 }).norms;
+    expect(big[0]).toBeGreaterThan(10 * flowCurve('rnn', s).norms[0]);
+    // The LSTM with forget bias 1 keeps more gradient than with −2 (f ≈ 0.12).
+    expect(flowCurve('lstm', s).norms[0]).toBeGreaterThan(flowCurve('lstm', { ...s, forgetBias: -2 }).norms[0]);
+  });
+
+  test('bad settings in the URL are named', () => {
+    expect(() => parseFlowSettings(new URLSearchParams('radius=abc'))).toThrow(/radius=abc/);
+    expect(() => parseFlowSettings(new URLSearchParams('init=he'))).toThrow(/init=he.*orthogonal/);
+  });
+});
+
+describe('panel 3 data', () => {
+  test('unigram entropy of a two-letter text is ln 2; weights round-trip through checkpoint bytes', () => {
+    expect(unigramEntropy(new Int32Array([0, 1, 0, 1]), 2)).toBeCloseTo(Math.LN2, 12);
+    const text = loadDefaultCorpus().text.slice(0, 20000);
+    const a = new Trainer(text, { cell: 'gru', hidden: 16, seqLen: 8, lr: 1e-2, batch: 4, seed: 1 });
+    const b = new Trainer(text, { cell: 'gru', hidden: 16, seqLen: 8, lr: 1e-2, batch: 4, seed: 2 });
+    expect(b.sample('The ', 40)).not.toBe(a.sample('The ', 40));
+    b.load(a.weights());
+    expect(b.sample('The ', 40)).toBe(a.sample('The ', 40));
+    const bad = a.weights();
+    bad[bad.length - 5] ^= 1;
+    expect(() => b.load(bad)).toThrow(/checksum|SHA|corrupt/i);
+    expect(() => new Trainer('abc'.repeat(3000), { cell: 'gru', hidden: 16, seqLen: 8, lr: 1e-2, batch: 4, seed: 1 }).load(a.weights())).toThrow(/different character set/);
+  });
+});
