@@ -2,20 +2,9 @@ import { Rng, matmul, normal } from '@unfold/tensor';
 import { explain, gradientFlow } from '@unfold/rnn';
 import { loadDefaultCorpus } from '@unfold/cli';
 import { buildWalk, localIds, walkLines } from '../src/lib/walk';
+import { explainSections } from './sections';
 import { FLOW_DEFAULTS, FLOW_H, flowCurve, flowSetup, parseFlowSettings } from '../src/lib/flow';
 import { Trainer, unigramEntropy } from '../src/lib/train';
-
-/** explain()'s text, renumbered like the page, cut into the sections the page shows. */
-export function explainSections(text: string): { forward: string[]; loss: string; backward: string[]; table: string[] } {
-  const lines = localIds(text.split('\n'));
-  const f0 = lines.findIndex((l) => l.startsWith('== forward'));
-  const lossAt = lines.findIndex((l, i) => i > f0 && l.startsWith('L = '));
-  const b0 = lines.findIndex((l) => l.startsWith('== backward')) + 3;
-  const b1 = lines.indexOf('', b0);
-  const t0 = lines.findIndex((l) => l.startsWith('== ∂L/∂h_t over time'));
-  const t1 = lines.indexOf('', t0);
-  return { forward: lines.slice(f0 + 1, lossAt), loss: lines[lossAt], backward: lines.slice(b0, b1), table: lines.slice(t0 + 1, t1).filter((l) => !l.startsWith('   (')) };
-}
 
 describe('panel 1 data: the walk is explain()', () => {
   test.each([['rnn', 3, 0], ['lstm', 3, 0], ['gru', 4, 2], ['lstm', 8, 5]] as const)('%s T=%i seed %i: every section equals explain()', (cell, T, seed) => {

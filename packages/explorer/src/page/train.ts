@@ -74,14 +74,14 @@ export function trainPanel(root: HTMLElement, corpus: string, q: URLSearchParams
     try {
       await t.run(Number(q.get('steps') ?? 100000), (r) => {
         draw();
-        if (r.step % 25 === 0) sample.textContent = t.sample('The ', 200, r.step);
+        if (r.step % 25 === 0) sample.textContent = 'The ' + t.sample('The ', 200, r.step);
       });
     } catch (e) {
       err.textContent = String(e);
     } finally {
       runBtn.textContent = 'resume';
       root.dataset.running = '0';
-      sample.textContent = t.sample('The ', 200, t.history.length);
+      sample.textContent = 'The ' + t.sample('The ', 200, t.history.length);
       draw();
     }
   }
@@ -97,7 +97,7 @@ export function trainPanel(root: HTMLElement, corpus: string, q: URLSearchParams
     try {
       ensure().load(new Uint8Array(await f.arrayBuffer()));
       err.textContent = `loaded ${f.name}`;
-      sample.textContent = ensure().sample('The ', 200, 0);
+      sample.textContent = 'The ' + ensure().sample('The ', 200, 0);
     } catch (e) {
       err.textContent = String(e);
     }
