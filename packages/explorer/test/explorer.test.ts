@@ -103,6 +103,7 @@ describeB('the explorer in Chromium', () => {
       await page.keyboard.press('ArrowLeft');
       expect(await texts(page, '#forward .line')).toEqual(e.forward.slice(0, 2));
       expect(await page.evaluate(() => document.querySelector('#status')!.textContent)).toBe(`forward: 2 / ${F} records`);
+      expect(await texts(page, '.outside')).toEqual([]); // k2 = T: nothing truncated
       if (cell === 'lstm') await shoot(page, 'panel1-forward');
       for (let i = 2; i < F; i++) await page.keyboard.press('n'); // n = next, as →
       expect(await texts(page, '#forward .line')).toEqual(e.forward);
@@ -131,6 +132,22 @@ describeB('the explorer in Chromium', () => {
       await page.close();
     }
   }, 60000);
+
+  test('panel 1: truncation k2 greys out exactly the records before the last bptt window; the numbers inside it are unchanged', async () => {
+    const page = await open('unroll?cell=rnn&T=5&seed=1&k2=3');
+    await page.keyboard.press('End');
+    const e = explainSections(explain({ cell: 'rnn', steps: 5, seed: 1 }));
+    const fwd = await page.evaluate(() => Array.from(document.querySelectorAll('#forward li'), (li) => [li.className, li.textContent ?? '']));
+    expect(fwd.length).toBe(e.forward.length);
+    for (const [cls, text] of fwd) expect(cls.includes('outside')).toBe(/^#\d+\s+t=[123] /.test(text));
+    expect(fwd.some(([c]) => c.includes('outside'))).toBe(true);
+    const table = await page.evaluate(() => Array.from(document.querySelectorAll('#dh tr[data-t]'), (r) => [r.className, r.textContent ?? '']));
+    expect(table.map(([c]) => c)).toEqual(['', '', 'outside', 'outside', 'outside']); // t = 5 … 1: the last window of bptt(k1 = k2 = 3) is steps 4, 5
+    expect(await page.evaluate(() => document.querySelector('#status')!.textContent)).toMatch(/k2 = 3: steps 1 … 3 are outside/);
+    expect(await texts(page, '#backward .line')).toEqual(e.backward.filter((l) => l.startsWith('#')));
+    await shoot(page, 'panel1-truncated');
+    await page.close();
+  });
 
   test('panel 1: changing the cell control reloads the route with the new tape', async () => {
     const page = await open('unroll');

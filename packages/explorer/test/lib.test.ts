@@ -1,5 +1,7 @@
 import { Rng, matmul, normal } from '@unfold/tensor';
-import { explain, gradientFlow } from '@unfold/rnn';
+import { buildExplainModel, explain, explainStep, gradientFlow } from '@unfold/rnn';
+import { bptt } from '@unfold/autodiff';
+import { zeros } from '@unfold/tensor';
 import { loadDefaultCorpus } from '@unfold/cli';
 import { buildWalk, localIds, walkLines } from '../src/lib/walk';
 import { explainSections } from './sections';
@@ -24,6 +26,29 @@ describe('panel 1 data: the walk is explain()', () => {
     expect(w.loss).not.toBe(e.loss);
     expect(localIds([...w.values, ...w.forward, w.loss, ...w.backward]).slice(-e.backward.length)).not.toEqual(e.backward);
   });
+});
+
+test('truncation: in the last window of bptt(k1 = k2) every ∂L/∂h_t equals the full walk (what panel 1 leaves un-greyed)', () => {
+  const full = buildWalk({ cell: 'gru', steps: 6, seed: 3 }).hNorms;
+  for (const k2 of [1, 2, 4, 6]) {
+    const cut = Math.floor((6 - 1) / k2) * k2; // as panel 1 greys: the last window is cut+1 … 6
+    const m = buildExplainModel({ cell: 'gru', steps: 6, seed: 3 });
+    const seen = new Map<number, number>();
+    bptt({ params: Object.values(m.params), step: explainStep(m, false), state0: [zeros([1, m.H], 'float64')], xs: m.xs, k1: k2, k2, onStateGrad: (t, dh) => {
+      if (t > cut) seen.set(t, Math.hypot(...dh[0].toFlatArray()));
+    } });
+    for (let t = cut + 1; t <= 6; t++) expect(seen.get(t)).toBeCloseTo(full[t - 1], 12);
+    expect(seen.size).toBe(6 - cut);
+  }
+  // Negative control: just before the window, the truncated walk's ∂L/∂h_t is not the full one.
+  const m = buildExplainModel({ cell: 'gru', steps: 6, seed: 3 });
+  let dh4 = NaN;
+  bptt({ params: Object.values(m.params), step: explainStep(m, false), state0: [zeros([1, m.H], 'float64')], xs: m.xs, k1: 2, k2: 2, onStateGrad: (t, dh) => {
+    if (t === 4) dh4 = Math.hypot(...dh[0].toFlatArray());
+  } });
+  expect(Math.abs(dh4 - full[3])).toBeGreaterThan(1e-3);
+  {
+  }
 });
 
 describe('panel 2 data', () => {
