@@ -12,13 +12,15 @@ const repo = path.join(pkg, '..', '..');
 // library from packages/*/src, so a build needs no prior `tsc -b` of the library.
 const LIB = { '@unfold/tensor': 'tensor', '@unfold/autodiff': 'autodiff', '@unfold/rnn': 'rnn' };
 
-/** `import corpus from 'explorer:corpus'` → the default corpus text, read here at build time. */
+/** `import corpus from 'explorer:corpus'` → the default corpus text, read here at build time; `explorer:model` → the shipped weights. */
 function corpusPlugin(text: string): Plugin {
   return {
     name: 'explorer-corpus',
     setup(b) {
       b.onResolve({ filter: /^explorer:corpus$/ }, () => ({ path: 'corpus', namespace: 'explorer-corpus' }));
       b.onLoad({ filter: /.*/, namespace: 'explorer-corpus' }, () => ({ contents: text, loader: 'text' }));
+      // The pre-trained LSTM of panel 4 (written by src/pretrain.ts, committed), as a Uint8Array.
+      b.onResolve({ filter: /^explorer:model$/ }, () => ({ path: path.join(pkg, 'assets', 'lstm-shakespeare.ckpt') }));
     },
   };
 }
@@ -46,6 +48,7 @@ export async function buildExplorer(outDir = path.join(pkg, 'dist', 'site'), opt
     logLevel: 'silent',
     alias: Object.fromEntries(Object.entries(LIB).map(([name, dir]) => [name, path.join(repo, 'packages', dir, 'src', 'index.ts')])),
     plugins: [corpusPlugin(corpus)],
+    loader: { '.ckpt': 'binary' },
   });
   fs.copyFileSync(path.join(pkg, 'src', 'page', 'index.html'), path.join(outDir, 'index.html'));
   return {

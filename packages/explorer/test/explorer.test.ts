@@ -9,6 +9,7 @@ import { StaticServer, serveStatic } from '../../../browser/src/serve';
 import { buildExplorer } from '../src/build';
 import { FLOW_CELLS, flowSetup, parseFlowSettings } from '../src/lib/flow';
 import { Trainer } from '../src/lib/train';
+import { features, loadCharModel, lstmActivations, passage, rankUnits } from '../src/lib/cells';
 import { explainSections } from './sections';
 import { pixelStats } from './png';
 
@@ -257,6 +258,29 @@ describeB('the explorer in Chromium', () => {
     await page.waitForFunction(() => /Error/.test(document.querySelector('#train-error')!.textContent ?? ''));
     await page.close();
   }, 90000);
+
+  test('panel 4: the shipped LSTM colours the text by a unit; its best unit and r equal the Node computation (|r| ≥ 0.5)', async () => {
+    const page = await open('cells');
+    await page.waitForFunction(() => (document.querySelector('#panel')!.dataset.best ?? '') !== '', { timeout: 30000 });
+    const best = JSON.parse((await page.evaluate(() => document.querySelector('#panel')!.dataset.best)) ?? '{}') as { unit: number; feature: string; r: number };
+    const { model, vocab } = loadCharModel(new Uint8Array(fs.readFileSync(path.join(__dirname, '..', 'assets', 'lstm-shakespeare.ckpt'))));
+    const a = lstmActivations(model, vocab, passage(loadDefaultCorpus().text));
+    const node = rankUnits(a, features(a.text))[0];
+    expect(best.unit).toBe(node.unit);
+    expect(best.feature).toBe(node.feature);
+    expect(Math.abs(best.r - node.r)).toBeLessThan(1e-3); // float32 kernels: the page's may fuse multiply-adds
+    expect(Math.abs(best.r)).toBeGreaterThanOrEqual(0.5);
+    const spans = await page.evaluate(() => document.querySelectorAll('#cell-text span').length);
+    expect(spans).toBe(a.text.length);
+    const bg = () => page.evaluate(() => Array.from(document.querySelectorAll('#cell-text span'), (e) => (e as unknown as { style: { background: string } }).style.background).slice(0, 200).join('|'));
+    const before = await bg();
+    await page.select('#unit', String((best.unit + 1) % 64));
+    expect(await bg()).not.toBe(before);
+    await page.select('#unit', String(best.unit));
+    expect(await page.evaluate(() => document.querySelectorAll('#saturation rect').length)).toBe(60); // 3 gates × 10 bins × 2
+    await shoot(page, 'panel4-cells');
+    await page.close();
+  });
 
   test('no panel logged an error', () => {
     expect(consoleErrors).toEqual([]);

@@ -3,3 +3,9 @@ declare module 'explorer:corpus' {
   const text: string;
   export default text;
 }
+
+// The shipped pre-trained LSTM (assets/lstm-shakespeare.ckpt), inlined as bytes.
+declare module 'explorer:model' {
+  const bytes: Uint8Array;
+  export default bytes;
+}

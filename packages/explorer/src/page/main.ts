@@ -1,9 +1,11 @@
-// The explorer's router: one panel per hash route (#unroll, #flow, #train), settings in the
+// The explorer's router: one panel per hash route (#unroll, #flow, #train, #cells), settings in the
 // hash query (#unroll?cell=lstm&T=3&seed=0), so every view can be linked to.
 import corpus from 'explorer:corpus';
+import shippedModel from 'explorer:model';
+import { cellsPanel } from './cells';
 import { parseFlowSettings } from '../lib/flow';
 import { flowPanel } from './flow';
-import { trainPanel } from './train';
+import { trainPanel, trainedWeights } from './train';
 import { parseUnrollSettings, unrollPanel } from './unroll';
 import { el } from './dom';
 
@@ -11,6 +13,7 @@ const PANELS = [
   { id: 'unroll', title: '1 · Unroll and walk back' },
   { id: 'flow', title: '2 · Vanishing and exploding' },
   { id: 'train', title: '3 · Train a character model' },
+  { id: 'cells', title: '4 · What the cells learn' },
 ] as const;
 
 let cleanup: (() => void) | undefined;
@@ -30,7 +33,8 @@ function route(): void {
   try {
     if (id === 'unroll') cleanup = unrollPanel(root, parseUnrollSettings(q), go);
     else if (id === 'flow') cleanup = flowPanel(root, parseFlowSettings(q), go);
-    else cleanup = trainPanel(root, corpus, q);
+    else if (id === 'train') cleanup = trainPanel(root, corpus, q);
+    else cleanup = cellsPanel(root, shippedModel, corpus, q, trainedWeights);
   } catch (e) {
     root.append(el('p', { class: 'error', id: 'route-error' }, String(e)));
   }

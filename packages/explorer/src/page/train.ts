@@ -4,6 +4,13 @@ import { CELL_NAMES, CellName, linePlot } from '@unfold/rnn';
 import { TRAIN_DEFAULTS, TrainSettings, Trainer } from '../lib/train';
 import { el, numberInput, select, svg } from './dom';
 
+let last: Trainer | null = null;
+
+/** The weights of the model panel 3 trained last (for panel 4), or null before any training. */
+export function trainedWeights(): Uint8Array | null {
+  return last && last.history.length ? last.weights() : null;
+}
+
 export function trainPanel(root: HTMLElement, corpus: string, q: URLSearchParams): () => void {
   const s: TrainSettings = { ...TRAIN_DEFAULTS };
   if (q.get('cell')) s.cell = q.get('cell') as CellName;
@@ -41,6 +48,7 @@ export function trainPanel(root: HTMLElement, corpus: string, q: URLSearchParams
   );
   function ensure(): Trainer {
     trainer ??= new Trainer(text, s);
+    last = trainer;
     return trainer;
   }
   function reset(): void {
