@@ -11,6 +11,7 @@ import { FLOW_CELLS, flowSetup, parseFlowSettings } from '../src/lib/flow';
 import { Trainer } from '../src/lib/train';
 import { features, loadCharModel, lstmActivations, passage, rankUnits } from '../src/lib/cells';
 import { explainSections } from './sections';
+import { ADDING_DEFAULTS, runAdding } from '../src/lib/adding';
 import { pixelStats } from './png';
 
 /**
@@ -281,6 +282,22 @@ describeB('the explorer in Chromium', () => {
     await shoot(page, 'panel4-cells');
     await page.close();
   });
+
+  test('panel 5: the adding problem runs in the tab, RNN and LSTM per T, with the numbers Node gets', async () => {
+    const page = await open('classic?T=6,12&steps=30&hidden=8');
+    await page.click('#classic-run');
+    await page.waitForFunction(() => document.querySelector('#panel')!.dataset.running === '0', { timeout: 60000 });
+    const res = JSON.parse((await page.evaluate(() => document.querySelector('#panel')!.dataset.results)) ?? '[]') as { cell: 'rnn' | 'lstm'; T: number; testMse: number; steps: number }[];
+    expect(res.map((r) => `${r.cell}@${r.T}`)).toEqual(['rnn@6', 'lstm@6', 'rnn@12', 'lstm@12']);
+    for (const r of res) {
+      const node = await runAdding(r.cell, r.T, { ...ADDING_DEFAULTS, steps: 30, hidden: 8 });
+      expect(r.steps).toBe(30);
+      expect(Math.abs(r.testMse - node.testMse) / node.testMse).toBeLessThan(1e-3); // float32: the page's kernels may fuse multiply-adds
+    }
+    console.log(`explorer panel 5 (30 steps, H 8): ${res.map((r) => `${r.cell} T=${r.T} MSE ${r.testMse.toFixed(4)}`).join(', ')}`);
+    await shoot(page, 'panel5-adding');
+    await page.close();
+  }, 90000);
 
   test('no panel logged an error', () => {
     expect(consoleErrors).toEqual([]);

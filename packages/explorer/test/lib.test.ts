@@ -7,6 +7,7 @@ import { buildWalk, localIds, walkLines } from '../src/lib/walk';
 import { explainSections } from './sections';
 import { FLOW_DEFAULTS, FLOW_H, flowCurve, flowSetup, parseFlowSettings } from '../src/lib/flow';
 import { Trainer, unigramEntropy } from '../src/lib/train';
+import { addingBatch } from '../src/lib/adding';
 
 describe('panel 1 data: the walk is explain()', () => {
   test.each([['rnn', 3, 0], ['lstm', 3, 0], ['gru', 4, 2], ['lstm', 8, 5]] as const)('%s T=%i seed %i: every section equals explain()', (cell, T, seed) => {
@@ -90,5 +91,21 @@ describe('panel 3 data', () => {
     bad[bad.length - 5] ^= 1;
     expect(() => b.load(bad)).toThrow(/checksum|SHA|corrupt/i);
     expect(() => new Trainer('abc'.repeat(3000), { cell: 'gru', hidden: 16, seqLen: 8, lr: 1e-2, batch: 4, seed: 1 }).load(a.weights())).toThrow(/different character set/);
+  });
+});
+
+describe('panel 5 data', () => {
+  test('an adding-problem batch has two markers per sequence, one in each half, and y is the sum of the marked values', () => {
+    const { Rng: R } = jest.requireActual('@unfold/tensor') as typeof import('@unfold/tensor');
+    const T = 9, B = 5;
+    const { x, y } = addingBatch(T, B, new R(4));
+    for (let b = 0; b < B; b++) {
+      const marked = Array.from({ length: T }, (_, t) => t).filter((t) => x.data[(t * B + b) * 2 + 1] === 1);
+      expect(marked.length).toBe(2);
+      expect(marked[0]).toBeLessThan(Math.floor(T / 2));
+      expect(marked[1]).toBeGreaterThanOrEqual(Math.floor(T / 2));
+      expect(y.data[b]).toBeCloseTo(x.data[(marked[0] * B + b) * 2] + x.data[(marked[1] * B + b) * 2], 6);
+    }
+    expect(() => addingBatch(1, 2, new R(0))).toThrow(/T must be an integer ≥ 2/);
   });
 });

@@ -1,8 +1,9 @@
-// The explorer's router: one panel per hash route (#unroll, #flow, #train, #cells), settings in the
+// The explorer's router: one panel per hash route (#unroll, #flow, #train, #cells, #classic), settings in the
 // hash query (#unroll?cell=lstm&T=3&seed=0), so every view can be linked to.
 import corpus from 'explorer:corpus';
 import shippedModel from 'explorer:model';
 import { cellsPanel } from './cells';
+import { classicPanel } from './classic';
 import { parseFlowSettings } from '../lib/flow';
 import { flowPanel } from './flow';
 import { trainPanel, trainedWeights } from './train';
@@ -14,6 +15,7 @@ const PANELS = [
   { id: 'flow', title: '2 · Vanishing and exploding' },
   { id: 'train', title: '3 · Train a character model' },
   { id: 'cells', title: '4 · What the cells learn' },
+  { id: 'classic', title: '5 · Classic experiments' },
 ] as const;
 
 let cleanup: (() => void) | undefined;
@@ -34,7 +36,8 @@ function route(): void {
     if (id === 'unroll') cleanup = unrollPanel(root, parseUnrollSettings(q), go);
     else if (id === 'flow') cleanup = flowPanel(root, parseFlowSettings(q), go);
     else if (id === 'train') cleanup = trainPanel(root, corpus, q);
-    else cleanup = cellsPanel(root, shippedModel, corpus, q, trainedWeights);
+    else if (id === 'cells') cleanup = cellsPanel(root, shippedModel, corpus, q, trainedWeights);
+    else cleanup = classicPanel(root, q);
   } catch (e) {
     root.append(el('p', { class: 'error', id: 'route-error' }, String(e)));
   }
