@@ -42,8 +42,8 @@ export function buildExplainModel(o: ExplainOptions = {}): ExplainModel {
   return { kind, H, I, V, T, params, xs, ys };
 }
 
-/** One step of the tiny model: the next state and this step's loss L_t. */
-function stepFn(m: ExplainModel, fused: boolean) {
+/** One step of the tiny model: the next state and this step's loss L_t (exported for the explorer, which builds the same tape record by record). */
+export function explainStep(m: ExplainModel, fused: boolean) {
   const cell = cellStep(m.kind, fused);
   const p = m.params;
   return (state: Tensor[], x: Tensor, t: number) => {
@@ -66,7 +66,7 @@ export function explainStateGradNorms(m: ExplainModel, fused = false): { h: numb
   const c = STATES[m.kind] === 2 ? new Array<number>(m.T).fill(NaN) : undefined;
   bptt({
     params: Object.values(m.params),
-    step: stepFn(m, fused),
+    step: explainStep(m, fused),
     state0: Array.from({ length: STATES[m.kind] }, () => zeros([1, m.H], 'float64')),
     xs: m.xs,
     onStateGrad: (t, dh) => {
@@ -92,7 +92,7 @@ export function explain(o: ExplainOptions = {}): string {
   tape.watch(...Object.values(m.params));
   const state0 = Array.from({ length: STATES[m.kind] }, () => zeros([1, m.H], 'float64'));
   const { states, losses, L } = tape.run(() => {
-    const r = unroll(stepFn(m, fused), state0, m.xs, tape);
+    const r = unroll(explainStep(m, fused), state0, m.xs, tape);
     const ls = r.losses as Tensor[];
     return { states: r.states, losses: ls, L: ls.slice(1).reduce((a, b) => ad.add(a, b), ls[0]) }; // L = L_1 + … + L_T
   });

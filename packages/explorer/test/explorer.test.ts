@@ -1,0 +1,306 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Browser, Page } from 'puppeteer-core';
+import { explain, gradientFlow } from '@unfold/rnn';
+import { loadDefaultCorpus } from '@unfold/cli';
+import { chromiumPath, launchChromium } from '../../../browser/src/chromium';
+import { StaticServer, serveStatic } from '../../../browser/src/serve';
+import { buildExplorer } from '../src/build';
+import { FLOW_CELLS, flowSetup, parseFlowSettings } from '../src/lib/flow';
+import { Trainer } from '../src/lib/train';
+import { features, loadCharModel, lstmActivations, passage, rankUnits } from '../src/lib/cells';
+import { explainSections } from './sections';
+import { ADDING_DEFAULTS, runAdding } from '../src/lib/adding';
+import { pixelStats } from './png';
+
+/**
+ * The explorer in real Chromium: built by the same buildExplorer as `npm run explorer:build`,
+ * served on 127.0.0.1, each panel opened by its URL, and every number on screen compared with
+ * the library call in Node. Screenshots of every panel go to UNFOLD_ARTIFACTS (default a temp
+ * folder) and must not be blank. Without Chromium the suite skips with a note, unless
+ * UNFOLD_REQUIRE_BROWSER=1.
+ */
+const have = chromiumPath() !== null;
+if (!have && process.env.UNFOLD_REQUIRE_BROWSER === '1') throw new Error('UNFOLD_REQUIRE_BROWSER=1 but no Chromium (apt-get install -y chromium)');
+if (!have) console.warn('explorer browser tests skipped: no Chromium (apt-get install -y chromium, or set CHROMIUM_PATH)');
+const describeB = have ? describe : describe.skip;
+
+// Page-side globals, typed loosely (the test's own lib is Node's).
+declare const document: {
+  body: { dataset: Record<string, string> };
+  querySelector(s: string): { textContent: string | null; dataset: Record<string, string> } | null;
+  querySelectorAll(s: string): ArrayLike<{ textContent: string | null; className: string }>;
+  addEventListener(t: string, f: (e: { timeStamp: number }) => void): void;
+};
+declare const performance: { now(): number };
+declare const location: { hash: string };
+declare const PerformanceObserver: new (f: (l: { getEntries(): { duration: number }[] }) => void) => { observe(o: object): void };
+
+const shots = process.env.UNFOLD_ARTIFACTS ? path.join(process.env.UNFOLD_ARTIFACTS, 'explorer') : fs.mkdtempSync(path.join(os.tmpdir(), 'unfold-explorer-shots-'));
+let dir: string;
+let server: StaticServer;
+let browser: Browser;
+const consoleErrors: string[] = [];
+
+beforeAll(async () => {
+  if (!have) return;
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unfold-explorer-'));
+  const b = await buildExplorer(dir);
+  if (b.warnings.length) throw new Error(`bundle warnings: ${b.warnings.join('; ')}`);
+  fs.mkdirSync(shots, { recursive: true });
+  server = await serveStatic(dir);
+  browser = await launchChromium();
+}, 60000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function open(hash: string): Promise<Page> {
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1100, height: 860 });
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(`#${hash}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`#${hash}: ${String(e)}`));
+  await page.goto(`${server.url}#${hash}`);
+  await page.waitForFunction(() => document.body.dataset.ready === '1');
+  expect(await page.evaluate(() => document.querySelector('#route-error')?.textContent ?? '')).toBe('');
+  return page;
+}
+
+/** A screenshot written as an artifact, checked not blank against a blank page's statistics. */
+async function shoot(page: Page, name: string): Promise<void> {
+  const file = path.join(shots, `${name}.png`);
+  const png = Buffer.from(await page.screenshot({ path: file }));
+  const st = pixelStats(png);
+  expect(st.variance).toBeGreaterThan(200); // a blank page: 0
+  expect(st.inked).toBeGreaterThan(0.03);
+}
+
+const texts = (page: Page, sel: string) => page.evaluate((s) => Array.from(document.querySelectorAll(s), (e) => e.textContent ?? ''), sel);
+
+describeB('the explorer in Chromium', () => {
+  test('a blank page gives zero pixel variance (the screenshot check can fail)', async () => {
+    const page = await browser.newPage();
+    await page.setViewport({ width: 400, height: 300 });
+    await page.goto('about:blank');
+    const st = pixelStats(Buffer.from(await page.screenshot()));
+    expect(st.variance).toBe(0);
+    expect(st.inked).toBe(0);
+    await page.close();
+  });
+
+  test('panel 1: keyboard stepping forward and back, then every record and number equals `unfold explain`', async () => {
+    for (const [cell, T, seed] of [['lstm', 3, 0], ['gru', 4, 2]] as const) {
+      const page = await open(`unroll?cell=${cell}&T=${T}&seed=${seed}`);
+      const e = explainSections(explain({ cell, steps: T, seed }));
+      const F = Number(await page.evaluate(() => document.querySelector('#panel')!.dataset.records));
+      expect(F).toBe(e.forward.length);
+      for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight');
+      expect(await texts(page, '#forward .line')).toEqual(e.forward.slice(0, 3));
+      await page.keyboard.press('ArrowLeft');
+      expect(await texts(page, '#forward .line')).toEqual(e.forward.slice(0, 2));
+      expect(await page.evaluate(() => document.querySelector('#status')!.textContent)).toBe(`forward: 2 / ${F} records`);
+      expect(await texts(page, '.outside')).toEqual([]); // k2 = T: nothing truncated
+      if (cell === 'lstm') await shoot(page, 'panel1-forward');
+      for (let i = 2; i < F; i++) await page.keyboard.press('n'); // n = next, as →
+      expect(await texts(page, '#forward .line')).toEqual(e.forward);
+      expect(await page.evaluate(() => document.querySelector('#loss')!.textContent)).toBe(e.loss);
+      expect(await texts(page, '#backward li')).toEqual([]);
+      await page.keyboard.press('ArrowRight'); // the first backward record: L = L_1 + … + L_T
+      expect((await texts(page, '#backward .line'))[0]).toBe(e.backward.find((l) => l.startsWith('#')));
+      await page.click('#all'); // the button, as End
+      // Headings, records and the adjoints each completes, in explain()'s order.
+      const back = await page.evaluate(() => Array.from(document.querySelectorAll('#backward li'), (li) => {
+        const l = li as unknown as { className: string; textContent: string | null; querySelectorAll(s: string): ArrayLike<{ textContent: string | null }> };
+        return l.className === 'heading' ? [l.textContent ?? ''] : Array.from(l.querySelectorAll('span'), (s) => s.textContent ?? '');
+      }).flat());
+      expect(back).toEqual(e.backward);
+      // The ∂L/∂h_t table, parsed, against explain()'s.
+      const rows = await page.evaluate(() => Array.from(document.querySelectorAll('#dh tr[data-t]'), (r) => r.textContent ?? ''));
+      const cells = await page.evaluate(() => Array.from(document.querySelectorAll('#dh tr[data-t] td'), (td) => td.textContent ?? ''));
+      const parsed = e.table.slice(1).map((l) => l.trim().split(/\s+/).map(Number));
+      expect(rows.length).toBe(T);
+      expect(cells.map(Number)).toEqual(parsed.flat());
+      if (cell === 'lstm') {
+        await page.keyboard.press('Home');
+        for (let i = 0; i < F + 12; i++) await page.keyboard.press('ArrowRight');
+        await shoot(page, 'panel1-backward');
+      }
+      await page.close();
+    }
+  }, 60000);
+
+  test('panel 1: truncation k2 greys out exactly the records before the last bptt window; the numbers inside it are unchanged', async () => {
+    const page = await open('unroll?cell=rnn&T=5&seed=1&k2=3');
+    await page.keyboard.press('End');
+    const e = explainSections(explain({ cell: 'rnn', steps: 5, seed: 1 }));
+    const fwd = await page.evaluate(() => Array.from(document.querySelectorAll('#forward li'), (li) => [li.className, li.textContent ?? '']));
+    expect(fwd.length).toBe(e.forward.length);
+    for (const [cls, text] of fwd) expect(cls.includes('outside')).toBe(/^#\d+\s+t=[123] /.test(text));
+    expect(fwd.some(([c]) => c.includes('outside'))).toBe(true);
+    const table = await page.evaluate(() => Array.from(document.querySelectorAll('#dh tr[data-t]'), (r) => [r.className, r.textContent ?? '']));
+    expect(table.map(([c]) => c)).toEqual(['', '', 'outside', 'outside', 'outside']); // t = 5 … 1: the last window of bptt(k1 = k2 = 3) is steps 4, 5
+    expect(await page.evaluate(() => document.querySelector('#status')!.textContent)).toMatch(/k2 = 3: steps 1 … 3 are outside/);
+    expect(await texts(page, '#backward .line')).toEqual(e.backward.filter((l) => l.startsWith('#')));
+    await shoot(page, 'panel1-truncated');
+    await page.close();
+  });
+
+  test('panel 1: changing the cell control reloads the route with the new tape', async () => {
+    const page = await open('unroll');
+    await page.select('#cell', 'gru');
+    await page.waitForFunction(() => location.hash.includes('cell=gru'));
+    await page.waitForFunction(() => document.body.dataset.ready === '1');
+    await page.keyboard.press('End');
+    expect(await page.evaluate(() => document.querySelector('#loss')!.textContent)).toBe(explainSections(explain({ cell: 'gru', steps: 3, seed: 0 })).loss);
+    await page.close();
+  });
+
+  test('panel 2: the three curves equal gradientFlow in Node, before and after moving the radius slider', async () => {
+    const hash = 'flow?radius=1.2&T=40&init=gaussian&nonlinearity=tanh&seed=3&forgetBias=1';
+    const page = await open(hash);
+    const read = async () => JSON.parse((await page.evaluate(() => document.querySelector('#flow-data')!.textContent)) ?? '{}') as { norms: Record<string, number[]> };
+    const node = (q: string) => {
+      const s = parseFlowSettings(new URLSearchParams(q));
+      return Object.fromEntries(FLOW_CELLS.map((c) => {
+        const { model, x } = flowSetup(c, s);
+        return [c, Array.from(gradientFlow(model, x, { seed: s.seed }).norms)];
+      }));
+    };
+    // Same float64 arithmetic, but Math.tanh/exp may differ in the last bits between V8 builds (Node's, Chromium's).
+    const close = (a: Record<string, number[]>, b: Record<string, number[]>) => {
+      for (const c of FLOW_CELLS) {
+        expect(a[c].length).toBe(b[c].length);
+        a[c].forEach((v, i) => expect(Math.abs(v - b[c][i]) / Math.abs(b[c][i])).toBeLessThan(1e-9));
+      }
+    };
+    const first = await read();
+    close(first.norms, node(hash.split('?')[1]));
+    await shoot(page, 'panel2-flow');
+    // Negative control: the curves for another radius are far from these.
+    const other = node('radius=0.8&T=40&init=gaussian&nonlinearity=tanh&seed=3');
+    expect(Math.abs(other.rnn[0] - first.norms.rnn[0]) / first.norms.rnn[0]).toBeGreaterThan(0.5);
+    // Move the slider: the page recomputes and rewrites the URL.
+    const drawn = await page.evaluate(() => document.querySelector('#panel')!.dataset.drawn);
+    await page.evaluate(() => {
+      const r = document.querySelector('#radius') as unknown as { value: string; dispatchEvent(e: unknown): void };
+      r.value = '0.8';
+      r.dispatchEvent(new (globalThis as unknown as { Event: new (t: string) => unknown }).Event('input'));
+    });
+    await page.waitForFunction((d) => document.querySelector('#panel')!.dataset.drawn !== d, {}, drawn);
+    close((await read()).norms, other);
+    expect(await page.evaluate(() => location.hash)).toContain('radius=0.8');
+    await page.close();
+  });
+
+  test('panel 3: loss falls over 30 steps of fitAsync while the page answers key presses; pause and resume; weights upload, corrupt weights are named', async () => {
+    const page = await open('train?steps=400&hidden=32');
+    await page.evaluate(() => {
+      const g = globalThis as unknown as { longest: number; answers: { latency: number; steps: number; running: string }[] };
+      g.longest = 0;
+      g.answers = [];
+      new PerformanceObserver((l) => l.getEntries().forEach((e) => (g.longest = Math.max(g.longest, e.duration)))).observe({ type: 'longtask', buffered: true });
+      document.addEventListener('keydown', (e) => g.answers.push({ latency: performance.now() - e.timeStamp, steps: Number(document.querySelector('#panel')!.dataset.steps), running: document.querySelector('#panel')!.dataset.running }));
+    });
+    await page.click('#run');
+    const sent: number[] = [];
+    for (let k = 0; k < 5; k++) {
+      await page.waitForFunction((n) => Number(document.querySelector('#panel')!.dataset.steps) >= n, {}, 3 + 3 * k);
+      sent.push(Number(await page.evaluate(() => document.querySelector('#panel')!.dataset.steps)));
+      await page.keyboard.press('Shift');
+    }
+    const steps = () => page.evaluate(() => Number(document.querySelector('#panel')!.dataset.steps));
+    const stopped = () => page.waitForFunction(() => document.querySelector('#panel')!.dataset.running === '0', { timeout: 60000 });
+    await page.waitForFunction(() => Number(document.querySelector('#panel')!.dataset.steps) >= 30, { timeout: 60000 });
+    await page.click('#run'); // pause
+    await stopped();
+    const paused = await steps();
+    expect(paused).toBeGreaterThanOrEqual(30);
+    expect(paused).toBeLessThan(400);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await steps()).toBe(paused);
+    await page.click('#run'); // resume: same model and optimizer, steps go on
+    await page.waitForFunction((n) => Number(document.querySelector('#panel')!.dataset.steps) >= n, { timeout: 60000 }, paused + 3);
+    await page.click('#run');
+    await stopped();
+    const losses = JSON.parse((await page.evaluate(() => document.querySelector('#panel')!.dataset.losses)) ?? '[]') as number[];
+    expect(losses.length).toBe(await steps());
+    const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+    expect(mean(losses.slice(25, 30))).toBeLessThan(mean(losses.slice(0, 5)) - 0.3); // falls over the first 30 steps
+    const r = await page.evaluate(() => {
+      const g = globalThis as unknown as { longest: number; answers: { latency: number; steps: number; running: string }[] };
+      return { longest: g.longest, answers: g.answers };
+    });
+    // Every key press was handled while training went on (between two steps), not queued until it ended.
+    expect(r.answers.length).toBe(5);
+    r.answers.forEach((a, i) => {
+      expect(a.running).toBe('1');
+      expect(a.steps).toBeGreaterThanOrEqual(sent[i]);
+      expect(a.steps).toBeLessThan(paused);
+    });
+    console.log(`explorer panel 3: ${losses.length} steps in two runs (LSTM H=32, batch 16, seq 32): loss ${losses[0].toFixed(3)} → ${losses[29].toFixed(3)} at step 30; answered at steps ${r.answers.map((a) => a.steps).join(', ')} (sent at ${sent.join(', ')}); longest task ${r.longest.toFixed(0)} ms; key press latency max ${Math.max(...r.answers.map((a) => a.latency)).toFixed(0)} ms`);
+    expect(await page.evaluate(() => document.querySelector('#sample')!.textContent ?? '')).toMatch(/^.{100,}/s);
+    await shoot(page, 'panel3-train');
+    // Weights written in Node for the same text and settings load in the page; a corrupt file is named.
+    const w = path.join(dir, 'w.ckpt');
+    fs.writeFileSync(w, new Trainer(loadDefaultCorpus().text, { cell: 'lstm', hidden: 32, seqLen: 32, lr: 5e-3, batch: 16, seed: 0 }).weights());
+    const input = await page.$('#upload');
+    await (input as unknown as { uploadFile(f: string): Promise<void> }).uploadFile(w);
+    await page.waitForFunction(() => /loaded/.test(document.querySelector('#train-error')!.textContent ?? ''));
+    const bad = fs.readFileSync(w);
+    bad[bad.length - 3] ^= 1;
+    fs.writeFileSync(path.join(dir, 'bad.ckpt'), bad);
+    await (input as unknown as { uploadFile(f: string): Promise<void> }).uploadFile(path.join(dir, 'bad.ckpt'));
+    await page.waitForFunction(() => /Error/.test(document.querySelector('#train-error')!.textContent ?? ''));
+    await page.close();
+  }, 90000);
+
+  test('panel 4: the shipped LSTM colours the text by a unit; its best unit and r equal the Node computation (|r| ≥ 0.5)', async () => {
+    const page = await open('cells');
+    await page.waitForFunction(() => (document.querySelector('#panel')!.dataset.best ?? '') !== '', { timeout: 30000 });
+    const best = JSON.parse((await page.evaluate(() => document.querySelector('#panel')!.dataset.best)) ?? '{}') as { unit: number; feature: string; r: number };
+    const { model, vocab } = loadCharModel(new Uint8Array(fs.readFileSync(path.join(__dirname, '..', 'assets', 'lstm-shakespeare.ckpt'))));
+    const a = lstmActivations(model, vocab, passage(loadDefaultCorpus().text));
+    const node = rankUnits(a, features(a.text))[0];
+    expect(best.unit).toBe(node.unit);
+    expect(best.feature).toBe(node.feature);
+    expect(Math.abs(best.r - node.r)).toBeLessThan(1e-3); // float32 kernels: the page's may fuse multiply-adds
+    expect(Math.abs(best.r)).toBeGreaterThanOrEqual(0.5);
+    const spans = await page.evaluate(() => document.querySelectorAll('#cell-text span').length);
+    expect(spans).toBe(a.text.length);
+    const bg = () => page.evaluate(() => Array.from(document.querySelectorAll('#cell-text span'), (e) => (e as unknown as { style: { background: string } }).style.background).slice(0, 200).join('|'));
+    const before = await bg();
+    await page.select('#unit', String((best.unit + 1) % 64));
+    expect(await bg()).not.toBe(before);
+    await page.select('#unit', String(best.unit));
+    expect(await page.evaluate(() => document.querySelectorAll('#saturation rect').length)).toBe(60); // 3 gates × 10 bins × 2
+    await shoot(page, 'panel4-cells');
+    await page.close();
+  });
+
+  test('panel 5: the adding problem runs in the tab, RNN and LSTM per T, with the numbers Node gets', async () => {
+    const page = await open('classic?T=6,12&steps=30&hidden=8');
+    await page.click('#classic-run');
+    await page.waitForFunction(() => document.querySelector('#panel')!.dataset.running === '0', { timeout: 60000 });
+    const res = JSON.parse((await page.evaluate(() => document.querySelector('#panel')!.dataset.results)) ?? '[]') as { cell: 'rnn' | 'lstm'; T: number; testMse: number; steps: number }[];
+    expect(res.map((r) => `${r.cell}@${r.T}`)).toEqual(['rnn@6', 'lstm@6', 'rnn@12', 'lstm@12']);
+    for (const r of res) {
+      const node = await runAdding(r.cell, r.T, { ...ADDING_DEFAULTS, steps: 30, hidden: 8 });
+      expect(r.steps).toBe(30);
+      expect(Math.abs(r.testMse - node.testMse) / node.testMse).toBeLessThan(1e-3); // float32: the page's kernels may fuse multiply-adds
+    }
+    console.log(`explorer panel 5 (30 steps, H 8): ${res.map((r) => `${r.cell} T=${r.T} MSE ${r.testMse.toFixed(4)}`).join(', ')}`);
+    await shoot(page, 'panel5-adding');
+    await page.close();
+  }, 90000);
+
+  test('no panel logged an error', () => {
+    expect(consoleErrors).toEqual([]);
+    console.log(`explorer screenshots: ${shots}`);
+  });
+});

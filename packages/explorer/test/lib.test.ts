@@ -1,0 +1,111 @@
+import { Rng, matmul, normal } from '@unfold/tensor';
+import { buildExplainModel, explain, explainStep, gradientFlow } from '@unfold/rnn';
+import { bptt } from '@unfold/autodiff';
+import { zeros } from '@unfold/tensor';
+import { loadDefaultCorpus } from '@unfold/cli';
+import { buildWalk, localIds, walkLines } from '../src/lib/walk';
+import { explainSections } from './sections';
+import { FLOW_DEFAULTS, FLOW_H, flowCurve, flowSetup, parseFlowSettings } from '../src/lib/flow';
+import { Trainer, unigramEntropy } from '../src/lib/train';
+import { addingBatch } from '../src/lib/adding';
+
+describe('panel 1 data: the walk is explain()', () => {
+  test.each([['rnn', 3, 0], ['lstm', 3, 0], ['gru', 4, 2], ['lstm', 8, 5]] as const)('%s T=%i seed %i: every section equals explain()', (cell, T, seed) => {
+    const w = walkLines(buildWalk({ cell, steps: T, seed }));
+    const mine = localIds([...w.values, ...w.forward, w.loss, ...w.backward]);
+    const e = explainSections(explain({ cell, steps: T, seed }));
+    const F = w.forward.length;
+    expect(mine.slice(w.values.length, w.values.length + F)).toEqual(e.forward);
+    expect(w.loss).toBe(e.loss);
+    expect(mine.slice(w.values.length + F + 1)).toEqual(e.backward);
+    expect(w.table).toEqual(e.table);
+  });
+
+  test('negative control: another seed gives other numbers', () => {
+    const w = walkLines(buildWalk({ cell: 'lstm', steps: 3, seed: 0 }));
+    const e = explainSections(explain({ cell: 'lstm', steps: 3, seed: 1 }));
+    expect(w.loss).not.toBe(e.loss);
+    expect(localIds([...w.values, ...w.forward, w.loss, ...w.backward]).slice(-e.backward.length)).not.toEqual(e.backward);
+  });
+});
+
+test('truncation: in the last window of bptt(k1 = k2) every ∂L/∂h_t equals the full walk (what panel 1 leaves un-greyed)', () => {
+  const full = buildWalk({ cell: 'gru', steps: 6, seed: 3 }).hNorms;
+  for (const k2 of [1, 2, 4, 6]) {
+    const cut = Math.floor((6 - 1) / k2) * k2; // as panel 1 greys: the last window is cut+1 … 6
+    const m = buildExplainModel({ cell: 'gru', steps: 6, seed: 3 });
+    const seen = new Map<number, number>();
+    bptt({ params: Object.values(m.params), step: explainStep(m, false), state0: [zeros([1, m.H], 'float64')], xs: m.xs, k1: k2, k2, onStateGrad: (t, dh) => {
+      if (t > cut) seen.set(t, Math.hypot(...dh[0].toFlatArray()));
+    } });
+    for (let t = cut + 1; t <= 6; t++) expect(seen.get(t)).toBeCloseTo(full[t - 1], 12);
+    expect(seen.size).toBe(6 - cut);
+  }
+  // Negative control: just before the window, the truncated walk's ∂L/∂h_t is not the full one.
+  const m = buildExplainModel({ cell: 'gru', steps: 6, seed: 3 });
+  let dh4 = NaN;
+  bptt({ params: Object.values(m.params), step: explainStep(m, false), state0: [zeros([1, m.H], 'float64')], xs: m.xs, k1: 2, k2: 2, onStateGrad: (t, dh) => {
+    if (t === 4) dh4 = Math.hypot(...dh[0].toFlatArray());
+  } });
+  expect(Math.abs(dh4 - full[3])).toBeGreaterThan(1e-3);
+  {
+  }
+});
+
+describe('panel 2 data', () => {
+  test('W_hh blocks have the asked spectral radius (orthogonal: ‖W v‖ = ρ‖v‖; identity: ρ I)', () => {
+    for (const init of ['orthogonal', 'identity'] as const) {
+      const { model } = flowSetup('rnn', { ...FLOW_DEFAULTS, init, radius: 1.3 });
+      const v = normal([FLOW_H, 1], 0, 1, { rng: new Rng(9), dtype: 'float64' });
+      const n = (t: { toFlatArray(): number[] }) => Math.hypot(...t.toFlatArray());
+      expect(n(matmul((model as { whh: import('@unfold/tensor').Tensor }).whh, v)) / n(v)).toBeCloseTo(1.3, 10);
+    }
+  });
+
+  test('the curves are gradientFlow for those settings; a larger radius gives a different curve', () => {
+    const s = { ...FLOW_DEFAULTS, T: 30, radius: 0.9 };
+    const { model, x } = flowSetup('rnn', s);
+    expect(Array.from(flowCurve('rnn', s).norms)).toEqual(Array.from(gradientFlow(model, x, { seed: s.seed }).norms));
+    const big = flowCurve('rnn', { ...s, radius: 1.5 }).norms;
+    expect(big[0]).toBeGreaterThan(10 * flowCurve('rnn', s).norms[0]);
+    // The LSTM with forget bias 1 keeps more gradient than with −2 (f ≈ 0.12).
+    expect(flowCurve('lstm', s).norms[0]).toBeGreaterThan(flowCurve('lstm', { ...s, forgetBias: -2 }).norms[0]);
+  });
+
+  test('bad settings in the URL are named', () => {
+    expect(() => parseFlowSettings(new URLSearchParams('radius=abc'))).toThrow(/radius=abc/);
+    expect(() => parseFlowSettings(new URLSearchParams('init=he'))).toThrow(/init=he.*orthogonal/);
+  });
+});
+
+describe('panel 3 data', () => {
+  test('unigram entropy of a two-letter text is ln 2; weights round-trip through checkpoint bytes', () => {
+    expect(unigramEntropy(new Int32Array([0, 1, 0, 1]), 2)).toBeCloseTo(Math.LN2, 12);
+    const text = loadDefaultCorpus().text.slice(0, 20000);
+    const a = new Trainer(text, { cell: 'gru', hidden: 16, seqLen: 8, lr: 1e-2, batch: 4, seed: 1 });
+    const b = new Trainer(text, { cell: 'gru', hidden: 16, seqLen: 8, lr: 1e-2, batch: 4, seed: 2 });
+    expect(b.sample('The ', 40)).not.toBe(a.sample('The ', 40));
+    b.load(a.weights());
+    expect(b.sample('The ', 40)).toBe(a.sample('The ', 40));
+    const bad = a.weights();
+    bad[bad.length - 5] ^= 1;
+    expect(() => b.load(bad)).toThrow(/checksum|SHA|corrupt/i);
+    expect(() => new Trainer('abc'.repeat(3000), { cell: 'gru', hidden: 16, seqLen: 8, lr: 1e-2, batch: 4, seed: 1 }).load(a.weights())).toThrow(/different character set/);
+  });
+});
+
+describe('panel 5 data', () => {
+  test('an adding-problem batch has two markers per sequence, one in each half, and y is the sum of the marked values', () => {
+    const { Rng: R } = jest.requireActual('@unfold/tensor') as typeof import('@unfold/tensor');
+    const T = 9, B = 5;
+    const { x, y } = addingBatch(T, B, new R(4));
+    for (let b = 0; b < B; b++) {
+      const marked = Array.from({ length: T }, (_, t) => t).filter((t) => x.data[(t * B + b) * 2 + 1] === 1);
+      expect(marked.length).toBe(2);
+      expect(marked[0]).toBeLessThan(Math.floor(T / 2));
+      expect(marked[1]).toBeGreaterThanOrEqual(Math.floor(T / 2));
+      expect(y.data[b]).toBeCloseTo(x.data[(marked[0] * B + b) * 2] + x.data[(marked[1] * B + b) * 2], 6);
+    }
+    expect(() => addingBatch(1, 2, new R(0))).toThrow(/T must be an integer ≥ 2/);
+  });
+});
