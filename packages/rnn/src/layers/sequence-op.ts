@@ -1,4 +1,4 @@
-import { Tensor, TensorError, TypedArray, gemmArrays, shapeStr, transientEmpty } from '@unfold/tensor';
+import { Tensor, TensorError, TypedArray, addressOf, gateKernels, gemmArrays, shapeStr, transientEmpty } from '@unfold/tensor';
 import { ACCUMULATED, OpDef } from '@unfold/autodiff';
 import { CellKind, GATES, STATES } from '../cells/spec';
 import { lstmGatesBackward, lstmGatesForward } from '../cells/fused-lstm';
@@ -35,6 +35,21 @@ const actWidth = (kind: CellKind, H: number): number => (kind === 'gru' ? 4 * H 
 
 /** True where row b is frozen at real time t (t ≥ lengths[b]). */
 const frozen = (lengths: Int32Array | null, t: number, b: number): boolean => lengths !== null && t >= lengths[b];
+
+/** Byte address of element `off` of an arena-resident float32 array. */
+const at = (d: TypedArray, off: number): number => addressOf(d) + 4 * off;
+/** The wasm gate kernels, when the dtype is float32 and every given buffer lives in the arena. */
+function kernelsFor(dtype: string, ...bufs: (TypedArray | null)[]) {
+  const k = dtype === 'float32' ? gateKernels() : null;
+  return k && bufs.every((b) => b === null || addressOf(b) >= 0) ? k : null;
+}
+
+/** A plain (not transient) buffer, in the arena when that pays (float32 on the wasm backend). */
+function arenaEmpty(shape: number[], dtype: Tensor['dtype']): Tensor {
+  const t = transientEmpty(shape, dtype);
+  t.storage.transient = false;
+  return t;
+}
 
 function flat(t: Tensor): { d: TypedArray; o: number } {
   const c = t.contiguous();
@@ -73,12 +88,20 @@ export const recurrentSequenceOp: OpDef<SeqAttrs> = {
     const dtype = xp.dtype;
     const W = actWidth(kind, H);
     const BH = B * H;
+    // GRU's gate kernel reads xp in place: a copy into the arena when it lives elsewhere (a gather's output)
+    let xpK = xp.contiguous();
+    const copyX = kind === 'gru' && dtype === 'float32' && gateKernels() !== null && addressOf(xpK.data) < 0;
+    if (copyX) {
+      const c = transientEmpty([T, B, GH], dtype);
+      c.data.set(xpK.data.subarray(xpK.offset, xpK.offset + T * B * GH));
+      xpK = c;
+    }
     const S = transientEmpty([T + 1, B, H], dtype); // saved only: the tape releases it
     const act = kind === 'lstm' || kind === 'gru' ? transientEmpty([T, B, W], dtype) : S; // the Elman step needs only S (φ' is a function of h')
     const Cs = kind === 'lstm' ? transientEmpty([T + 1, B, H], dtype) : null;
     const TC = kind === 'lstm' ? transientEmpty([T, B, H], dtype) : null;
     const s = S.data, a = act.data;
-    const X = flat(xp);
+    const X = flat(xpK);
     const Wm = flat(whh);
     s.set(flat(h0).d.subarray(flat(h0).o, flat(h0).o + BH), 0);
     if (Cs) {
@@ -86,6 +109,8 @@ export const recurrentSequenceOp: OpDef<SeqAttrs> = {
       Cs.data.set(c.d.subarray(c.o, c.o + BH), 0);
     }
     const bv = bhh ? flat(bhh) : null;
+    // the same formulas in the wasm gate kernels (packages/tensor/src/wasm/gates.ts) when all operands are arena blocks
+    const k = kernelsFor(dtype, s, a, Cs ? Cs.data : null, TC ? TC.data : null, kind === 'gru' ? X.d : null);
     for (let i = 0; i < T; i++) {
       const t = reverse ? T - 1 - i : i;
       const hOff = i * BH; // S[i]: the previous state
@@ -97,7 +122,8 @@ export const recurrentSequenceOp: OpDef<SeqAttrs> = {
         a.set(X.d.subarray(xOff, xOff + B * GH), aOff);
         gemmArrays(false, true, B, GH, H, 1, s, hOff, H, Wm.d, Wm.o, H, 1, a, aOff, GH);
         const C: Mat = { d: Cs!.data, o: hOff, ld: H };
-        lstmGatesForward(B, H, a.subarray(aOff, aOff + B * W), C, s.subarray(nOff, nOff + BH), Cs!.data.subarray(nOff, nOff + BH), TC!.data.subarray(hOff, hOff + BH));
+        if (k) k.lstmForward(B, H, at(a, aOff), at(C.d, hOff), H, at(s, nOff), at(C.d, nOff), at(TC!.data, hOff));
+        else lstmGatesForward(B, H, a.subarray(aOff, aOff + B * W), C, s.subarray(nOff, nOff + BH), Cs!.data.subarray(nOff, nOff + BH), TC!.data.subarray(hOff, hOff + BH));
       } else if (kind === 'gru') {
         // act[:, 0:3H] ← b_hh + h·W_hhᵀ, then the gates → [r z p_n n]
         const aOff = i * B * W;
@@ -106,12 +132,14 @@ export const recurrentSequenceOp: OpDef<SeqAttrs> = {
           if (bv) for (let j = 0; j < GH; j++) a[r + j] = bv.d[bv.o + j];
         }
         gemmArrays(false, true, B, GH, H, 1, s, hOff, H, Wm.d, Wm.o, H, bv ? 1 : 0, a, aOff, W);
-        gruGatesForward(B, H, a.subarray(aOff, aOff + B * W), { d: X.d, o: xOff, ld: GH }, { d: s, o: hOff, ld: H }, s.subarray(nOff, nOff + BH));
+        if (k) k.gruForward(B, H, at(a, aOff), at(X.d, xOff), GH, at(s, hOff), H, at(s, nOff));
+        else gruGatesForward(B, H, a.subarray(aOff, aOff + B * W), { d: X.d, o: xOff, ld: GH }, { d: s, o: hOff, ld: H }, s.subarray(nOff, nOff + BH));
       } else {
         // h' = φ(xp_t + h·W_hhᵀ), written straight into S[i+1]; act unused (φ' is a function of h')
         s.set(X.d.subarray(xOff, xOff + BH), nOff);
         gemmArrays(false, true, B, H, H, 1, s, hOff, H, Wm.d, Wm.o, H, 1, s, nOff, H);
-        if (kind === 'rnn_relu') for (let k = nOff; k < nOff + BH; k++) s[k] = s[k] < 0 ? 0 : s[k];
+        if (k) k.rnnForward(B, H, at(s, nOff), kind === 'rnn_relu' ? 1 : 0);
+        else if (kind === 'rnn_relu') for (let k = nOff; k < nOff + BH; k++) s[k] = s[k] < 0 ? 0 : s[k];
         else for (let k = nOff; k < nOff + BH; k++) s[k] = Math.tanh(s[k]);
       }
       if (lengths) {
@@ -122,6 +150,7 @@ export const recurrentSequenceOp: OpDef<SeqAttrs> = {
         }
       }
     }
+    if (copyX) xpK.storage.release();
     const out = Tensor.empty([T, B, H], dtype);
     const o = out.data;
     for (let i = 0; i < T; i++) {
@@ -154,24 +183,28 @@ export const recurrentSequenceOp: OpDef<SeqAttrs> = {
     const W = actWidth(kind, H);
     const BH = B * H;
     const dtype = S.dtype;
+    const nState = STATES[kind];
+    // everything allocated before any .data is taken (an arena that grows would replace its buffer)
+    const carry = transientEmpty([kind === 'lstm' ? 4 : 2, B, H], dtype); // dh, dhP (, dc, dcP)
+    const DA = arenaEmpty([T, B, GH], dtype); // gate adjoints per step (processing order): dW_hh's A operand
+    const DX = kind === 'gru' ? arenaEmpty([T, B, GH], dtype) : null; // GRU: dxp differs from dp
     const s = S.data, a = (act ?? S).data;
     const Wm = flat(whh);
     const dOut = flat(dys[0]);
-    const nState = STATES[kind];
     // carried adjoints, two buffers each (prev/next), swapped every step
-    let dh = new (dtype === 'float64' ? Float64Array : Float32Array)(BH);
-    let dhP = new (dtype === 'float64' ? Float64Array : Float32Array)(BH);
-    let dc = kind === 'lstm' ? new (dtype === 'float64' ? Float64Array : Float32Array)(BH) : null;
-    let dcP = kind === 'lstm' ? new (dtype === 'float64' ? Float64Array : Float32Array)(BH) : null;
+    const cb = carry.data;
+    let dh = cb.subarray(0, BH);
+    let dhP = cb.subarray(BH, 2 * BH);
+    let dc = kind === 'lstm' ? cb.subarray(2 * BH, 3 * BH) : null;
+    let dcP = kind === 'lstm' ? cb.subarray(3 * BH, 4 * BH) : null;
+    const da = DA.data;
+    const k = kernelsFor(dtype, s, a, cb, da, DX ? DX.data : null, Cs ? Cs.data : null, TC ? TC.data : null);
     const dHN = flat(dys[1]);
     dh.set(dHN.d.subarray(dHN.o, dHN.o + BH));
     if (dc) {
       const dCN = flat(dys[2]);
       dc.set(dCN.d.subarray(dCN.o, dCN.o + BH));
     }
-    const DA = Tensor.empty([T, B, GH], dtype); // gate adjoints per step (processing order): dW_hh's A operand
-    const da = DA.data;
-    const DX = kind === 'gru' ? Tensor.empty([T, B, GH], dtype) : null; // GRU: dxp differs from dp
     for (let i = T - 1; i >= 0; i--) {
       const t = reverse ? T - 1 - i : i;
       const hOff = i * BH;
@@ -182,7 +215,12 @@ export const recurrentSequenceOp: OpDef<SeqAttrs> = {
         const r = b * H, q = dOut.o + t * BH + b * H;
         for (let j = 0; j < H; j++) dh[r + j] += dOut.d[q + j];
       }
-      if (kind === 'lstm') {
+      if (k) {
+        const aOff = i * B * W;
+        if (kind === 'lstm') k.lstmBackward(B, H, at(a, aOff), at(Cs.data, hOff), H, at(TC.data, hOff), at(dh, 0), H, at(dc!, 0), H, 3, at(da, dOff), at(dcP!, 0));
+        else if (kind === 'gru') k.gruBackward(B, H, at(a, aOff), at(s, hOff), H, at(dh, 0), H, at(DX!.data, dOff), at(dhP, 0), at(da, dOff));
+        else k.rnnBackward(B, H, at(s, nOff), at(dh, 0), H, at(da, dOff), kind === 'rnn_relu' ? 1 : 0);
+      } else if (kind === 'lstm') {
         lstmGatesBackward(B, H, a.subarray(i * B * W, (i + 1) * B * W), { d: Cs.data, o: hOff, ld: H }, TC.data.subarray(hOff, hOff + BH),
           { d: dh, o: 0, ld: H }, { d: dc!, o: 0, ld: H }, da.subarray(dOff, dOff + B * GH), dcP!);
       } else if (kind === 'gru') {
@@ -216,12 +254,11 @@ export const recurrentSequenceOp: OpDef<SeqAttrs> = {
     const src = DX ?? DA;
     let dxp: Tensor | null = null;
     if (needs[0]) {
-      if (!reverse) dxp = src;
-      else {
-        dxp = Tensor.empty([T, B, GH], dtype);
-        const BG = B * GH;
-        for (let i = 0; i < T; i++) dxp.data.set(src.data.subarray(i * BG, (i + 1) * BG), (T - 1 - i) * BG);
-      }
+      // a JS-heap copy: the arena blocks DA/DX go back below, so arena use stays flat per step
+      dxp = Tensor.empty([T, B, GH], dtype);
+      const BG = B * GH;
+      if (!reverse) dxp.data.set(src.data.subarray(0, T * BG));
+      else for (let i = 0; i < T; i++) dxp.data.set(src.data.subarray(i * BG, (i + 1) * BG), (T - 1 - i) * BG);
     }
     const res: (Tensor | null | typeof ACCUMULATED)[] = [dxp];
     const dh0 = needs[1] ? Tensor.empty([B, H], dtype) : null;
@@ -247,6 +284,10 @@ export const recurrentSequenceOp: OpDef<SeqAttrs> = {
         res.push(ACCUMULATED);
       } else res.push(null);
     }
+    // scratch given back now rather than at garbage collection (arena blocks)
+    carry.storage.release();
+    DA.storage.release();
+    DX?.storage.release();
     return res;
   },
 };
