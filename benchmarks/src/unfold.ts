@@ -1,6 +1,6 @@
 // The Unfold contender: @unfold/rnn's CharRNN (one-hot input, stacked cell, Linear head,
 // cross-entropy at every step) with its Adam, loaded with the shared PyTorch-layout weights.
-import { Adam, CharRNN, computeGradients } from '@unfold/rnn';
+import { Adam, CharRNN, computeGradients, setSequenceKernels } from '@unfold/rnn';
 import { backendInfo, setBackend, setThreads } from '@unfold/tensor';
 import { Contender, Instance, UnfoldName } from './harness/contender';
 import { Batch, StateDict, Workload } from './workloads';
@@ -56,6 +56,8 @@ export function unfoldContender(name: UnfoldName): Contender {
     async activate() {
       setBackend(wasm ? 'wasm' : 'js');
       setThreads(threads);
+      // UNFOLD_SEQUENCE=0: the per-step path (one cell record per step), for before/after figures
+      setSequenceKernels(process.env.UNFOLD_SEQUENCE !== '0');
       if (wasm && threads > 1 && backendInfo().threads < threads) throw new Error(`${name}: ${backendInfo().threadsNote}`);
     },
     async build(w, sd, batch) {

@@ -14,6 +14,8 @@ export * from './cells';
 export { RecurrentLayer, SimpleRNN, LSTM, GRU, RecurrentInput, RecurrentOutput, DirectionWeights } from './layers/recurrent';
 export { RecurrentOptions, RecurrentInit } from './layers/options';
 export { ExtendedOptions, Activation, MergeMode, Regularizer, ACTIVATIONS, MERGE_MODES } from './layers/extended';
+export { setSequenceKernels } from './layers/sequence';
+export { recurrentSequenceOp, SeqAttrs } from './layers/sequence-op';
 export { CharRNN, CharRNNOptions, CharState, CellName, CELL_NAMES, detachState } from './models/charRnn';
 export { sampleIds, drawFrom, SampleOptions } from './models/sample';
 export { computeGradients } from './train/gradients';

@@ -4,7 +4,7 @@ import * as ad from '@unfold/autodiff';
 import { OpDef, Tape, apply, gradCheck, grad } from '@unfold/autodiff';
 import {
   CellKind, CellStep, COMPOSED, FUSED, GRU, LSTM, SimpleRNN, RecurrentLayer, computeGradients,
-  gruCellOp, lstmCellOp, rnnReluCellOp, rnnTanhCellOp,
+  gruCellOp, lstmCellOp, rnnReluCellOp, rnnTanhCellOp, setSequenceKernels,
 } from '../src';
 import { maxErr } from './max-err';
 
@@ -235,7 +235,13 @@ test.each(CASES)('one $kind tape record per time step', (c) => {
   const layer = make({ inputSize: 3, hiddenSize: 4, fused: true, seed: 1, dtype: 'float64' });
   const tape = new Tape();
   tape.watch(...layer.parameters().map((p) => p.value));
-  tape.run(() => layer.forward(normal([T, 2, 3], 0, 1, { dtype: 'float64' })));
+  // the per-step path (the default runs the whole sequence as one record: layers-sequence.test.ts)
+  const was = setSequenceKernels(false);
+  try {
+    tape.run(() => layer.forward(normal([T, 2, 3], 0, 1, { dtype: 'float64' })));
+  } finally {
+    setSequenceKernels(was);
+  }
   const stepped = tape.entries.filter((r) => r.step !== undefined);
   expect(stepped.map((r) => [r.step, r.op])).toEqual(Array.from({ length: T }, (_, t) => [t + 1, c.op.name]));
   // The composed cell, for contrast, records several ops per step.

@@ -1,6 +1,6 @@
 import { arenaStats, backendInfo, isResident, setBackend, sum, tensor } from '@unfold/tensor';
 import { Tape, backward } from '@unfold/autodiff';
-import { Adam, CharRNN, LSTM } from '@unfold/rnn';
+import { Adam, CharRNN, LSTM, setSequenceKernels } from '@unfold/rnn';
 
 // With the wasm backend: weights live in the arena, the fused cells' saved gate buffers are
 // arena blocks the tape gives back, so a training loop holds a steady amount of arena memory.
@@ -29,17 +29,24 @@ const wasm = backendInfo().simd;
     expect(arenaStats().liveBytes).toBe(before);
   });
 
-  test('a saved gate buffer read after backward released it throws instead of reading a reused block', () => {
-    const lstm = new LSTM({ inputSize: 2, hiddenSize: 4 });
-    const x = tensor([[[1, 0]], [[0, 1]]]); // [T=2, B=1, I=2]
-    const tape = new Tape();
-    tape.watch(...lstm.parameters().map((p) => p.value));
-    const out = tape.run(() => lstm.forward(x));
-    const rec = tape.entries.find((r) => r.op === 'lstmCell')!;
-    const act = rec.saved[0]; // the activated gates [B, 4H], an arena block
-    expect(isResident(act)).toBe(true);
-    expect(act.storage.transient).toBe(true);
-    backward(tape, tape.run(() => sum(out.output)));
-    expect(() => act.get(0, 0)).toThrow(/tensor used after its buffer was released/);
-  });
+  // per step: lstmCell saves act [B, 4H] first; whole sequence: recurrentSequence saves [S, W_hh, act [T, B, 4H], …]
+  test.each([[false, 'lstmCell', 0], [true, 'recurrentSequence', 2]] as const)(
+    'a saved gate buffer read after backward released it throws instead of reading a reused block (sequence kernels: %s)', (sequence, op, k) => {
+      const was = setSequenceKernels(sequence);
+      try {
+        const lstm = new LSTM({ inputSize: 2, hiddenSize: 4 });
+        const x = tensor([[[1, 0]], [[0, 1]]]); // [T=2, B=1, I=2]
+        const tape = new Tape();
+        tape.watch(...lstm.parameters().map((p) => p.value));
+        const out = tape.run(() => lstm.forward(x));
+        const rec = tape.entries.find((r) => r.op === op)!;
+        const act = rec.saved[k]; // the activated gates, an arena block
+        expect(isResident(act)).toBe(true);
+        expect(act.storage.transient).toBe(true);
+        backward(tape, tape.run(() => sum(out.output)));
+        expect(() => act.get(0, 0)).toThrow(/tensor used after its buffer was released/);
+      } finally {
+        setSequenceKernels(was);
+      }
+    });
 });

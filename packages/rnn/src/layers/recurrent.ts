@@ -8,6 +8,7 @@ import { orthogonal, uniformRange, xavierUniform, identityInit } from '../nn/ini
 import { RecurrentOptions, checkRecurrentOptions, warnRecurrentOptions } from './options';
 import { checkOptions } from '../options';
 import { Extended, extendedStep, mergeDirections, needsComposed, penalty, resolveExtended } from './extended';
+import { runDirectionSequence, sequenceKernelsApply } from './sequence';
 
 export interface RecurrentInput {
   /** Initial state [L·D, B, H] per state kind (h, and c for LSTM); zeros when absent. */
@@ -285,6 +286,8 @@ export class RecurrentLayer extends Module {
     seq: Tensor | null, onehot: { ids: ArrayLike<number> } | null, T: number, B: number,
     w: DirectionWeights, reverse: boolean, state0: CellState, masks: Tensor[] | null, step: ReturnType<typeof cellStep>,
   ) {
+    // one `recurrentSequence` record for the whole direction unless per-step records are needed (sequence.ts)
+    if (sequenceKernelsApply(this.usesFusedKernels)) return runDirectionSequence(this.kind, seq, onehot ? onehot.ids : null, T, B, w, reverse, state0, masks);
     const GH = w.wih.shape[0];
     // LSTM and RNN add b_hh to the same pre-activation as b_ih: both are added here, once for all
     // T steps, and the cell step gets no bias (GRU cannot: b_hn sits inside r ⊙ (h W_hnᵀ + b_hn)).

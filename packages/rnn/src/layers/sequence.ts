@@ -1,0 +1,73 @@
+import { Tensor, withPackedOperand } from '@unfold/tensor';
+import * as ad from '@unfold/autodiff';
+import { activeTape, apply } from '@unfold/autodiff';
+import { CellKind, CellState } from '../cells/spec';
+import { recurrentSequenceOp } from './sequence-op';
+
+/**
+ * When a recurrent layer runs a direction as one `recurrentSequence` record (sequence-op.ts)
+ * instead of one fused cell record per step.
+ *
+ * The per-step path stays the teaching and reference path, and is used whenever per-step
+ * adjoints may be asked for: inside `unroll`/`bptt` (the active tape has a current step, so
+ * `onStateGrad`, gradient-flow tools and `explain` see every step), for the composed cells
+ * (`fused: false`), and when switched off with `setSequenceKernels(false)`.
+ */
+let enabled = true;
+
+/** Turns the whole-sequence kernels on or off for every layer; returns the previous setting. */
+export function setSequenceKernels(on: boolean): boolean {
+  const was = enabled;
+  enabled = on;
+  return was;
+}
+
+export function sequenceKernelsApply(fused: boolean): boolean {
+  if (!enabled || !fused) return false;
+  const tape = activeTape();
+  return !tape || tape.step === undefined;
+}
+
+interface Weights {
+  wih: Tensor;
+  whh: Tensor;
+  bih: Tensor | null;
+  bhh: Tensor | null;
+}
+
+/**
+ * One direction of one layer through the sequence op: the input projection for all T steps
+ * as one GEMM (or, for one-hot input, one row gather from W_ihᵀ + bias), then the recurrence.
+ * masks: the layer's per-step [B, 1] length masks (prefix ones), turned back into lengths.
+ */
+export function runDirectionSequence(
+  kind: CellKind, seq: Tensor | null, ids: ArrayLike<number> | null, T: number, B: number,
+  w: Weights, reverse: boolean, state0: CellState, masks: Tensor[] | null,
+): { output: Tensor; final: CellState } {
+  const GH = w.wih.shape[0];
+  // as the per-step path: LSTM and RNN fold b_hh into the projection's bias; GRU keeps it inside
+  const fold = kind !== 'gru' && w.bhh !== null;
+  const bias = fold && w.bih ? ad.add(w.bih, w.bhh!) : fold ? w.bhh : w.bih; // [G·H]
+  let xp: Tensor; // [T, B, G·H]
+  if (ids) {
+    const table = bias ? ad.add(ad.permute(w.wih, [1, 0]), bias) : ad.permute(w.wih, [1, 0]); // [I, G·H]
+    xp = ad.reshape(ad.gather(table, Int32Array.from(ids)), [T, B, GH]);
+  } else {
+    xp = ad.reshape(ad.linear(ad.reshape(seq!, [T * B, seq!.shape[2]]), w.wih, bias), [T, B, GH]);
+  }
+  let lengths: Int32Array | null = null;
+  if (masks) {
+    lengths = new Int32Array(B);
+    for (let t = 0; t < T; t++) {
+      const m = masks[t].toFlatArray();
+      for (let b = 0; b < B; b++) if (m[b] !== 0) lengths[b]++;
+    }
+  }
+  const inputs = [xp.contiguous(), ...state0, w.whh, ...(kind === 'gru' && w.bhh ? [w.bhh] : [])];
+  if (kind === 'gru' && !w.bhh) {
+    // the op takes b_hh for GRU: a constant zero bias when the layer has none
+    inputs.push(Tensor.empty([GH], w.whh.dtype));
+  }
+  const outs = withPackedOperand(w.whh, true, () => apply(recurrentSequenceOp, inputs, { kind, reverse, lengths }));
+  return { output: outs[0], final: outs.slice(1) };
+}
