@@ -57,7 +57,7 @@ export function unfoldContender(name: UnfoldName): Contender {
       setBackend(wasm ? 'wasm' : 'js');
       setThreads(threads);
       // UNFOLD_SEQUENCE=0: the per-step path (one cell record per step), for before/after figures
-      setSequenceKernels(process.env.UNFOLD_SEQUENCE !== '0');
+      setSequenceKernels((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.UNFOLD_SEQUENCE !== '0'); // the page bundles this file: no bare process
       if (wasm && threads > 1 && backendInfo().threads < threads) throw new Error(`${name}: ${backendInfo().threadsNote}`);
     },
     async build(w, sd, batch) {
