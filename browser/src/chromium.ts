@@ -12,13 +12,14 @@ export function chromiumPath(): string | null {
  * Headless Chromium driven by puppeteer-core (no browser download: the system's chromium).
  * `--no-sandbox`: CI runs as root, where Chromium's sandbox refuses to start.
  */
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(opts: { protocolTimeoutMs?: number; extraArgs?: string[] } = {}): Promise<Browser> {
   const executablePath = chromiumPath();
   if (executablePath === null) throw new Error('no Chromium found: install it (apt-get install -y chromium) or set CHROMIUM_PATH');
   const puppeteer = await import('puppeteer-core');
   return puppeteer.launch({
     executablePath,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--no-default-browser-check'],
+    ...(opts.protocolTimeoutMs !== undefined ? { protocolTimeout: opts.protocolTimeoutMs } : {}),
+    args: ['--no-sandbox', '--disable-gpu', ...(opts.extraArgs ?? []), '--disable-dev-shm-usage', '--no-first-run', '--no-default-browser-check'],
   });
 }

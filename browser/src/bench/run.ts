@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Browser, Page } from 'puppeteer-core';
 import { backendInfo } from '@unfold/tensor';
-import { chromiumPath } from '../chromium';
+import { launchChromium } from '../chromium';
 import { serveStatic } from '../serve';
 import { buildBenchPage } from './build';
 import { BenchApi, Mode, MODES, PAGE_CONTENDERS, PageContender, PageInfo, PrepareResult } from './protocol';
@@ -84,16 +84,8 @@ function policyFor(quick: boolean) {
  * contender's share. There is no GPU here: Chromium's WebGL is SwiftShader, a software renderer on
  * the CPU, opted into explicitly (the automatic fallback to it is deprecated and warns).
  */
-async function launch(): Promise<Browser> {
-  const executablePath = chromiumPath();
-  if (executablePath === null) throw new Error('no Chromium found: install it (apt-get install -y chromium) or set CHROMIUM_PATH');
-  const puppeteer = await import('puppeteer-core');
-  return puppeteer.launch({
-    executablePath,
-    headless: true,
-    protocolTimeout: 15 * 60_000,
-    args: ['--no-sandbox', '--disable-gpu', '--enable-unsafe-swiftshader', '--disable-dev-shm-usage', '--no-first-run', '--no-default-browser-check'],
-  });
+function launch(): Promise<Browser> {
+  return launchChromium({ protocolTimeoutMs: 15 * 60_000, extraArgs: ['--enable-unsafe-swiftshader'] });
 }
 
 /** Distinct lines, each with its count. */
