@@ -77,6 +77,33 @@ export function explainStateGradNorms(m: ExplainModel, fused = false): { h: numb
   return { h, c };
 }
 
+/**
+ * The forward pass explain() prints, recorded: the tape, a name for every tensor it shows
+ * (parameters, x_t, h_0 … h_T, c_t), the states and the per-step losses with L = Σ L_t. The
+ * explorer steps through the same recording.
+ */
+export function recordExplainTape(m: ExplainModel, fused = false): { tape: Tape; names: Map<number, string>; state0: Tensor[]; states: Tensor[][]; losses: Tensor[]; L: Tensor } {
+  const lstm = m.kind === 'lstm';
+  const names = new Map<number, string>();
+  for (const [k, v] of Object.entries(m.params)) names.set(v.id, k);
+  m.xs.forEach((x, i) => names.set(x.id, `x_${i + 1}`));
+  const tape = new Tape();
+  tape.watch(...Object.values(m.params));
+  const state0 = Array.from({ length: STATES[m.kind] }, () => zeros([1, m.H], 'float64'));
+  const { states, losses, L } = tape.run(() => {
+    const r = unroll(explainStep(m, fused), state0, m.xs, tape);
+    const ls = r.losses as Tensor[];
+    return { states: r.states as Tensor[][], losses: ls, L: ls.slice(1).reduce((a, b) => ad.add(a, b), ls[0]) }; // L = L_1 + … + L_T
+  });
+  names.set(state0[0].id, 'h_0');
+  if (lstm) names.set(state0[1].id, 'c_0');
+  states.forEach((st, i) => {
+    names.set(st[0].id, `h_${i + 1}`);
+    if (lstm) names.set(st[1].id, `c_${i + 1}`);
+  });
+  return { tape, names, state0, states, losses, L };
+}
+
 /** The whole walkthrough as text. */
 export function explain(o: ExplainOptions = {}): string {
   const m = buildExplainModel(o);
@@ -84,24 +111,7 @@ export function explain(o: ExplainOptions = {}): string {
   const lines: string[] = [];
   const say = (s = '') => lines.push(s);
   const lstm = m.kind === 'lstm';
-  const names = new Map<number, string>();
-  for (const [k, v] of Object.entries(m.params)) names.set(v.id, k);
-  m.xs.forEach((x, i) => names.set(x.id, `x_${i + 1}`));
-
-  const tape = new Tape();
-  tape.watch(...Object.values(m.params));
-  const state0 = Array.from({ length: STATES[m.kind] }, () => zeros([1, m.H], 'float64'));
-  const { states, losses, L } = tape.run(() => {
-    const r = unroll(explainStep(m, fused), state0, m.xs, tape);
-    const ls = r.losses as Tensor[];
-    return { states: r.states, losses: ls, L: ls.slice(1).reduce((a, b) => ad.add(a, b), ls[0]) }; // L = L_1 + … + L_T
-  });
-  names.set(state0[0].id, 'h_0');
-  if (lstm) names.set(state0[1].id, 'c_0');
-  states.forEach((s, i) => {
-    names.set(s[0].id, `h_${i + 1}`);
-    if (lstm) names.set(s[1].id, `c_${i + 1}`);
-  });
+  const { tape, names, state0, states, losses, L } = recordExplainTape(m, fused);
   losses.forEach((l, i) => names.set(l.id, `L_${i + 1}`));
   names.set(L.id, 'L');
   const label = (r: TapeRecord) => {

@@ -31,7 +31,7 @@ export { Progress, ProgressReporter, ProgressInfo, TextSink, defaultSink, LogMod
 export * from './viz';
 export { loadPytorchJson, readPytorchExport, layerFromTorchConfig, torchConfigOf, exportLayerJson, stateDictToJson, TorchConfig, PytorchExport } from './pytorch';
 export { gradientFlow, GradientFlowOptions, GradientFlowResult, FlowModel, randomReadout, flowAt, CharFlowInput } from './gradflow';
-export { explain, ExplainOptions, ExplainModel, buildExplainModel, explainStateGradNorms, explainStep } from './explain';
+export { explain, recordExplainTape, ExplainOptions, ExplainModel, buildExplainModel, explainStateGradNorms, explainStep } from './explain';
 export { SequenceTask, SequenceTaskOptions, SequenceExample, SequenceBatch } from './train/sequenceTask';
 export * from './attention';
 export { Seq2Seq, Seq2SeqOptions, Seq2SeqBatch, Seq2SeqAttention, makeSeq2SeqBatch } from './models/seq2seq';

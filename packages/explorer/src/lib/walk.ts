@@ -1,11 +1,10 @@
 // Panel 1's data: the tiny model of `unfold explain`, its tape built by the same library calls
-// (buildExplainModel, explainStep, autodiff's unroll and backward), kept as records the page can
+// (buildExplainModel, recordExplainTape, autodiff's backward), kept as records the page can
 // step through one at a time. Every line is the one explain() prints (the explorer test compares
 // them, so this file cannot drift from the CLI's text without a failing test).
-import { Tensor, zeros } from '@unfold/tensor';
-import * as ad from '@unfold/autodiff';
-import { Tape, TapeRecord, backward, formatRecord, unroll } from '@unfold/autodiff';
-import { ExplainOptions, buildExplainModel, explainStateGradNorms, explainStep } from '@unfold/rnn';
+import { Tensor } from '@unfold/tensor';
+import { Tape, TapeRecord, backward, formatRecord } from '@unfold/autodiff';
+import { ExplainOptions, buildExplainModel, explainStateGradNorms, recordExplainTape } from '@unfold/rnn';
 
 export interface ForwardRow {
   /** The record as explain() prints it (`#4   t=2   %7[1,3] = tanh(%6[1,3])  saved 1 (24 B)   → h_2`). */
@@ -55,25 +54,12 @@ export function buildWalk(o: { cell: 'rnn' | 'lstm' | 'gru'; steps: number; seed
   const opts: ExplainOptions = { cell: o.cell, steps: o.steps, seed: o.seed, fused: false };
   const m = buildExplainModel(opts);
   const lstm = m.kind === 'lstm';
-  const names = new Map<number, string>();
-  for (const [k, v] of Object.entries(m.params)) names.set(v.id, k);
-  m.xs.forEach((x, i) => names.set(x.id, `x_${i + 1}`));
-
-  const tape = new Tape();
-  tape.watch(...Object.values(m.params));
-  const state0 = Array.from({ length: lstm ? 2 : 1 }, () => zeros([1, m.H], 'float64'));
-  const { states, losses, L } = tape.run(() => {
-    const r = unroll(explainStep(m, false), state0, m.xs, tape);
-    const ls = r.losses as Tensor[];
-    return { states: r.states, losses: ls, L: ls.slice(1).reduce((a, b) => ad.add(a, b), ls[0]) }; // L = L_1 + … + L_T
-  });
+  const { tape, names, state0, states, losses, L } = recordExplainTape(m, false);
   const named = new Map<number, Tensor>();
   const nameOf = (t: Tensor, n: string) => {
     names.set(t.id, n);
     named.set(t.id, t);
   };
-  names.set(state0[0].id, 'h_0');
-  if (lstm) names.set(state0[1].id, 'c_0');
   states.forEach((s, i) => {
     nameOf(s[0], `h_${i + 1}`);
     if (lstm) nameOf(s[1], `c_${i + 1}`);
