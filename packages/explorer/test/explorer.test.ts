@@ -12,6 +12,7 @@ import { Trainer } from '../src/lib/train';
 import { features, loadCharModel, lstmActivations, passage, rankUnits } from '../src/lib/cells';
 import { explainSections } from './sections';
 import { ADDING_DEFAULTS, runAdding } from '../src/lib/adding';
+import { COPY_DEFAULTS, runCopy } from '../src/lib/copy';
 import { pixelStats } from './png';
 
 /**
@@ -287,15 +288,39 @@ describeB('the explorer in Chromium', () => {
     const page = await open('classic?T=6,12&steps=30&hidden=8');
     await page.click('#classic-run');
     await page.waitForFunction(() => document.querySelector('#panel')!.dataset.running === '0', { timeout: 60000 });
-    const res = JSON.parse((await page.evaluate(() => document.querySelector('#panel')!.dataset.results)) ?? '[]') as { cell: 'rnn' | 'lstm'; T: number; testMse: number; steps: number }[];
+    const res = JSON.parse((await page.evaluate(() => document.querySelector('#panel')!.dataset.results)) ?? '[]') as { cell: 'rnn' | 'lstm'; T: number; value: number; steps: number }[];
     expect(res.map((r) => `${r.cell}@${r.T}`)).toEqual(['rnn@6', 'lstm@6', 'rnn@12', 'lstm@12']);
     for (const r of res) {
       const node = await runAdding(r.cell, r.T, { ...ADDING_DEFAULTS, steps: 30, hidden: 8 });
       expect(r.steps).toBe(30);
-      expect(Math.abs(r.testMse - node.testMse) / node.testMse).toBeLessThan(1e-3); // float32: the page's kernels may fuse multiply-adds
+      expect(Math.abs(r.value - node.testMse) / node.testMse).toBeLessThan(1e-3); // float32: the page's kernels may fuse multiply-adds
     }
-    console.log(`explorer panel 5 (30 steps, H 8): ${res.map((r) => `${r.cell} T=${r.T} MSE ${r.testMse.toFixed(4)}`).join(', ')}`);
+    console.log(`explorer panel 5 (30 steps, H 8): ${res.map((r) => `${r.cell} T=${r.T} MSE ${r.value.toFixed(4)}`).join(', ')}`);
     await shoot(page, 'panel5-adding');
+    await page.close();
+  }, 90000);
+
+  test('panel 5: the copy task runs in the tab, RNN and LSTM at two delays, plotted against T, with the accuracy and loss Node gets', async () => {
+    const page = await open('classic?task=copy&D=2,6&steps=60&hidden=8');
+    expect(await page.evaluate(() => document.querySelector('h2')!.textContent)).toBe('Classic experiments: the copy task');
+    await page.click('#classic-run');
+    await page.waitForFunction(() => document.querySelector('#panel')!.dataset.running === '0', { timeout: 60000 });
+    const res = JSON.parse((await page.evaluate(() => document.querySelector('#panel')!.dataset.results)) ?? '[]') as { cell: 'rnn' | 'lstm'; T: number; D: number; value: number; testLoss: number; steps: number }[];
+    expect(res.map((r) => `${r.cell}@${r.T}`)).toEqual(['rnn@8', 'lstm@8', 'rnn@12', 'lstm@12']); // T = 2S + D, S = 3
+    const n = COPY_DEFAULTS.testSize * COPY_DEFAULTS.S;
+    for (const r of res) {
+      const node = await runCopy(r.cell, r.D, { ...COPY_DEFAULTS, steps: 60, hidden: 8 });
+      expect(r.steps).toBe(60);
+      expect(r.value).toBeGreaterThanOrEqual(0);
+      expect(r.value).toBeLessThanOrEqual(1);
+      expect(Math.abs(r.testLoss - node.testLoss) / node.testLoss).toBeLessThan(1e-3); // float32, as above
+      expect(Math.abs(r.value - node.accuracy)).toBeLessThanOrEqual(2 / n); // an argmax on a near-tie may flip
+    }
+    // Both cells are drawn, each a line over the two lengths, against the chance line.
+    const legend = await texts(page, '#classic-plot svg text');
+    expect(legend).toEqual(expect.arrayContaining(['vanilla RNN (tanh)', 'LSTM', 'chance (1/4)']));
+    console.log(`explorer panel 5, copy (60 steps, H 8): ${res.map((r) => `${r.cell} D=${r.D} ${(100 * r.value).toFixed(1)}%`).join(', ')}`);
+    await shoot(page, 'panel5-copy');
     await page.close();
   }, 90000);
 

@@ -8,6 +8,8 @@ import { explainSections } from './sections';
 import { FLOW_DEFAULTS, FLOW_H, flowCurve, flowSetup, parseFlowSettings } from '../src/lib/flow';
 import { Trainer, unigramEntropy } from '../src/lib/train';
 import { addingBatch } from '../src/lib/adding';
+import { COPY_DEFAULTS, CopyNet, copyBatch, copyScore, runCopy } from '../src/lib/copy';
+import { copyBatch as examplesCopyBatch } from '../../../examples/src/experiments/copy';
 
 describe('panel 1 data: the walk is explain()', () => {
   test.each([['rnn', 3, 0], ['lstm', 3, 0], ['gru', 4, 2], ['lstm', 8, 5]] as const)('%s T=%i seed %i: every section equals explain()', (cell, T, seed) => {
@@ -107,5 +109,48 @@ describe('panel 5 data', () => {
       expect(y.data[b]).toBeCloseTo(x.data[(marked[0] * B + b) * 2] + x.data[(marked[1] * B + b) * 2], 6);
     }
     expect(() => addingBatch(1, 2, new R(0))).toThrow(/T must be an integer ≥ 2/);
+  });
+});
+
+describe('panel 5 data: the copy task', () => {
+  test("copyBatch draws the sequences of examples/src/experiments/copy.ts (docs/experiments.md §4): same one-hot inputs, same targets", () => {
+    const { Rng: R } = jest.requireActual('@unfold/tensor') as typeof import('@unfold/tensor');
+    const [S, D, K, B] = [3, 5, 4, 7];
+    const mine = copyBatch(S, D, K, B, new R(11));
+    const ref = examplesCopyBatch(S, D, K, B, new R(11));
+    expect(mine.T).toBe(2 * S + D);
+    expect(Array.from(mine.targets)).toEqual(Array.from(ref.targets));
+    for (let t = 0; t < mine.T; t++) {
+      const hot = Array.from({ length: B }, (_, b) => ref.xs[t].data.slice(b * (K + 2), (b + 1) * (K + 2)).indexOf(1));
+      expect(Array.from(mine.ids.slice(t * B, (t + 1) * B))).toEqual(hot);
+    }
+    // The layout: symbols, then blanks, one go marker at S + D, the targets are the first S inputs.
+    expect(Array.from(mine.ids.slice((S + D) * B, (S + D + 1) * B))).toEqual(new Array(B).fill(K + 1));
+    expect(Array.from(mine.ids.slice(0, S * B))).toEqual(Array.from(mine.targets));
+    // Negative control: another seed draws other symbols.
+    expect(Array.from(copyBatch(S, D, K, B, new R(12)).targets)).not.toEqual(Array.from(ref.targets));
+    expect(() => copyBatch(0, 5, 4, 2, new R(0))).toThrow(/S must be an integer ≥ 1/);
+  });
+
+  test('copyScore counts argmax hits; the logits are read from the last S steps only', () => {
+    const { Tensor: T } = jest.requireActual('@unfold/tensor') as typeof import('@unfold/tensor');
+    const z = T.fromArray(Float32Array.from([0, 5, 1, 9, 0, 0, 1, 2, 3]), [3, 3]);
+    expect(copyScore(z, new Int32Array([1, 0, 0])).accuracy).toBeCloseTo(2 / 3, 12);
+    const { Rng: R } = jest.requireActual('@unfold/tensor') as typeof import('@unfold/tensor');
+    const net = new CopyNet('gru', 4, 8, 0);
+    const b = copyBatch(3, 4, 4, 2, new R(1));
+    expect(net.logits(b, 3).shape).toEqual([6, 4]);
+    // Changing a blank in the delay changes the logits; nothing after the last step exists to change.
+    const before = net.logits(b, 3).toFlatArray();
+    b.ids[4 * 2] = 0;
+    expect(net.logits(b, 3).toFlatArray()).not.toEqual(before);
+  });
+
+  test('a short run learns a short delay (LSTM, D = 2: accuracy far above chance 1/4)', async () => {
+    const r = await runCopy('lstm', 2, { ...COPY_DEFAULTS, steps: 300 });
+    console.log(`copy task, LSTM, D = 2, 300 steps: accuracy ${(100 * r.accuracy).toFixed(1)}%, test CE ${r.testLoss.toFixed(3)}`);
+    expect(r.T).toBe(8);
+    expect(r.steps).toBe(300);
+    expect(r.accuracy).toBeGreaterThan(0.6);
   });
 });

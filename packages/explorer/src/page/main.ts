@@ -37,7 +37,7 @@ function route(): void {
     else if (id === 'flow') cleanup = flowPanel(root, parseFlowSettings(q), go);
     else if (id === 'train') cleanup = trainPanel(root, corpus, q);
     else if (id === 'cells') cleanup = cellsPanel(root, shippedModel, corpus, q, trainedWeights);
-    else cleanup = classicPanel(root, q);
+    else cleanup = classicPanel(root, q, go);
   } catch (e) {
     root.append(el('p', { class: 'error', id: 'route-error' }, String(e)));
   }
