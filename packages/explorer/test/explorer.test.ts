@@ -11,6 +11,7 @@ import { FLOW_CELLS, flowSetup, parseFlowSettings } from '../src/lib/flow';
 import { Trainer } from '../src/lib/train';
 import { features, loadCharModel, lstmActivations, passage, rankUnits } from '../src/lib/cells';
 import { explainSections } from './sections';
+import { bpttStateGrads, bpttWindows, buildWalk } from '../src/lib/walk';
 import { ADDING_DEFAULTS, runAdding } from '../src/lib/adding';
 import { COPY_DEFAULTS, runCopy } from '../src/lib/copy';
 import { pixelStats } from './png';
@@ -142,15 +143,74 @@ describeB('the explorer in Chromium', () => {
     const e = explainSections(explain({ cell: 'rnn', steps: 5, seed: 1 }));
     const fwd = await page.evaluate(() => Array.from(document.querySelectorAll('#forward li'), (li) => [li.className, li.textContent ?? '']));
     expect(fwd.length).toBe(e.forward.length);
-    for (const [cls, text] of fwd) expect(cls.includes('outside')).toBe(/^#\d+\s+t=[123] /.test(text));
+    for (const [cls, text] of fwd) expect(cls.includes('outside')).toBe(!/^#\d+\s+t=[45] /.test(text)); // steps 1–3, and L = Σ L_t (bptt seeds each window's losses itself)
     expect(fwd.some(([c]) => c.includes('outside'))).toBe(true);
     const table = await page.evaluate(() => Array.from(document.querySelectorAll('#dh tr[data-t]'), (r) => [r.className, r.textContent ?? '']));
     expect(table.map(([c]) => c)).toEqual(['', '', 'outside', 'outside', 'outside']); // t = 5 … 1: the last window of bptt(k1 = k2 = 3) is steps 4, 5
-    expect(await page.evaluate(() => document.querySelector('#status')!.textContent)).toMatch(/k2 = 3: steps 1 … 3 are outside/);
-    expect(await texts(page, '#backward .line')).toEqual(e.backward.filter((l) => l.startsWith('#')));
+    expect(await page.evaluate(() => document.querySelector('#status')!.textContent)).toMatch(/k1 = 3, k2 = 3: 2 updates; window 2 backpropagates L_4 … L_5 through steps 4 … 5; steps 1 … 3 are outside it, greyed/);
+    // The walk is the last window's: the full walk's records of steps 5 and 4, the same lines and ‖dy‖ (k1 = k2: its losses are all those after step 3).
+    expect(await texts(page, '#backward .line')).toEqual(e.backward.filter((l) => /^#\d+\s+t=[45] /.test(l)));
+    expect(await texts(page, '#truncated')).toEqual(['-- truncated: the adjoint reaching h_3 is dropped; steps 1 … 3 are not walked --']);
     await shoot(page, 'panel1-truncated');
     await page.close();
   });
+
+  test('panel 1: k1 ≠ k2 — each bptt window greys the records outside it, marks its overlap, and its ∂L_w/∂h_t equal bptt({ k1, k2 }) in Node', async () => {
+    const [cell, T, seed, k1, k2] = ['lstm', 6, 1, 2, 3] as const;
+    const ref = bpttStateGrads({ cell, steps: T, seed, k1, k2 });
+    const windows = bpttWindows(T, k1, k2); // updates after steps 2, 4, 6; windows 1…2, 2…4 (L_3, L_4), 4…6 (L_5, L_6)
+    expect(windows.map((w) => [w.tStart, w.lossFrom, w.tEnd])).toEqual([[1, 1, 2], [2, 3, 4], [4, 5, 6]]);
+    const close = (a: number, b: number) => expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(b))); // Math.tanh/exp: V8 builds may differ in the last bit
+    for (const [wi, page] of [[3, await open(`unroll?cell=${cell}&T=${T}&seed=${seed}&k1=${k1}&k2=${k2}`)], [2, null]] as const) {
+      let p = page;
+      if (!p) {
+        // Choosing window 2 with the control reloads the route for it.
+        p = await open(`unroll?cell=${cell}&T=${T}&seed=${seed}&k1=${k1}&k2=${k2}`);
+        await p.select('#window', '2');
+        await p.waitForFunction(() => location.hash.includes('window=2'));
+        await p.waitForFunction(() => document.body.dataset.ready === '1' && document.querySelector('#window') !== null);
+      }
+      const win = windows[wi - 1];
+      await p.keyboard.press('End');
+      const fwd = await p.evaluate(() => Array.from(document.querySelectorAll('#forward li'), (li) => [li.className, li.textContent ?? '']));
+      for (const [c, text] of fwd) {
+        const m = /^#\d+\s+t=(\d+) /.exec(text);
+        const t = m ? Number(m[1]) : undefined;
+        expect([c.includes('outside'), c.includes('overlap')]).toEqual([t === undefined || t < win.tStart || t > win.tEnd, t !== undefined && t >= win.tStart && t < win.lossFrom]);
+      }
+      const rows = await p.evaluate(() => Array.from(document.querySelectorAll('#dh tr[data-t]'), (r) => [r.className, r.textContent ?? '']));
+      expect(rows.map(([c]) => c)).toEqual([6, 5, 4, 3, 2, 1].map((t) => (t < win.tStart || t > win.tEnd ? 'outside' : t < win.lossFrom ? 'overlap' : '')));
+      // The numbers: the page's walk and its table against bptt in Node, for this window and (the windows table) every window.
+      const data = JSON.parse((await p.evaluate(() => document.querySelector('#unroll-data')!.textContent)) ?? '{}') as { walkDh: (number[] | null)[]; bpttNorms: (number | null)[][] };
+      for (let t = 1; t <= T; t++) {
+        const r = ref[wi - 1].h[t - 1];
+        expect(data.walkDh[t - 1] === null).toBe(r === null);
+        if (r) data.walkDh[t - 1]!.forEach((v, i) => close(v, r[i]));
+      }
+      ref.forEach((g, w) => g.h.forEach((v, t) => (v === null ? expect(data.bpttNorms[w][t]).toBeNull() : close(data.bpttNorms[w][t]!, Math.hypot(...v)))));
+      const cells = await p.evaluate(() => Array.from(document.querySelectorAll('#dh tr[data-t] td'), (td) => td.textContent ?? ''));
+      for (let j = 0; j < T; j++) {
+        const t = T - j, r = ref[wi - 1].h[t - 1];
+        const [tt, h, c, chk] = cells.slice(4 * j, 4 * j + 4);
+        expect(Number(tt)).toBe(t);
+        if (r === null) expect([h, c, chk]).toEqual(['—', '—', '—']);
+        else {
+          expect(Number(h)).toBeCloseTo(Math.hypot(...r), 5);
+          expect(Number(c)).toBeCloseTo(Math.hypot(...ref[wi - 1].c![t - 1]!), 5);
+          expect(Number(chk)).toBeCloseTo(Math.hypot(...r), 5);
+        }
+      }
+      expect(await p.evaluate(() => document.querySelectorAll('#windows tr[data-t]').length)).toBe(T);
+      if (wi === 3) {
+        await p.evaluate(() => (document.querySelector('#windows') as unknown as { scrollIntoView(o: object): void }).scrollIntoView({ block: 'end' }));
+        await shoot(p, 'panel1-k1-k2');
+      }
+      await p.close();
+    }
+    // Negative control: in the overlap (step 4 of the last window) ∂L_w/∂h_4 is not the full walk's ∂L/∂h_4.
+    const full = buildWalk({ cell, steps: T, seed });
+    expect(Math.abs(Math.hypot(...ref[2].h[3]!) - full.hNorms[3])).toBeGreaterThan(1e-3);
+  }, 60000);
 
   test('panel 1: changing the cell control reloads the route with the new tape', async () => {
     const page = await open('unroll');

@@ -3,7 +3,7 @@ import { buildExplainModel, explain, explainStep, gradientFlow } from '@unfold/r
 import { bptt } from '@unfold/autodiff';
 import { zeros } from '@unfold/tensor';
 import { loadDefaultCorpus } from '@unfold/cli';
-import { buildWalk, localIds, walkLines } from '../src/lib/walk';
+import { bpttStateGrads, bpttWindows, buildWalk, localIds, walkLines } from '../src/lib/walk';
 import { explainSections } from './sections';
 import { FLOW_DEFAULTS, FLOW_H, flowCurve, flowSetup, parseFlowSettings } from '../src/lib/flow';
 import { Trainer, unigramEntropy } from '../src/lib/train';
@@ -52,6 +52,65 @@ test('truncation: in the last window of bptt(k1 = k2) every ∂L/∂h_t equals t
   expect(Math.abs(dh4 - full[3])).toBeGreaterThan(1e-3);
   {
   }
+});
+
+describe('panel 1 data: truncation with k1 ≠ k2 is bptt({ k1, k2 })', () => {
+  test("the windows are the ones bptt's onStateGrad walks (steps tStart … tEnd per update)", () => {
+    for (const [T, k1, k2] of [[6, 2, 3], [7, 2, 5], [8, 3, 3], [5, 1, 4], [8, 8, 8], [7, 3, 4]] as const) {
+      const m = buildExplainModel({ cell: 'rnn', steps: T, seed: 1 });
+      const seen: number[][] = [];
+      let prev = Infinity;
+      bptt({ params: Object.values(m.params), step: explainStep(m, false), state0: [zeros([1, m.H], 'float64')], xs: m.xs, k1, k2, onStateGrad: (t) => {
+        if (t >= prev || !seen.length) seen.push([]);
+        prev = t;
+        seen[seen.length - 1].push(t);
+      } });
+      const w = bpttWindows(T, k1, k2);
+      expect(w.map((x) => Array.from({ length: x.tEnd - x.tStart + 1 }, (_, i) => x.tEnd - i))).toEqual(seen);
+      expect(w.every((x, i) => x.lossFrom === (i === 0 ? 1 : w[i - 1].tEnd + 1))).toBe(true);
+    }
+    expect(() => bpttWindows(5, 4, 3)).toThrow(/k1=4 must be an integer in \[1, k2 = 3\]/);
+  });
+
+  test.each([['rnn', 6, 2, 3, 1], ['lstm', 7, 2, 5, 3], ['gru', 8, 3, 4, 2], ['lstm', 5, 1, 3, 0]] as const)('%s T=%i k1=%i k2=%i seed %i: every window walked record by record gives bptt\'s ∂L_w/∂h_t (and ∂L_w/∂c_t)', (cell, T, k1, k2, seed) => {
+    const ref = bpttStateGrads({ cell, steps: T, seed, k1, k2 });
+    const windows = bpttWindows(T, k1, k2);
+    expect(ref.length).toBe(windows.length);
+    for (const win of windows) {
+      const w = buildWalk({ cell, steps: T, seed, k1, k2, window: win.index + 1 });
+      expect(w.truncation!.window).toEqual(win);
+      const adj = w.backward.flatMap((r) => r.adjoints);
+      for (let t = 1; t <= T; t++) {
+        const inside = t >= win.tStart && t <= win.tEnd;
+        for (const [kind, vs] of [['h', ref[win.index].h], ['c', ref[win.index].c]] as const) {
+          if (!vs) continue;
+          const a = adj.find((x) => x.name === `${kind}_${t}`);
+          expect(a !== undefined).toBe(inside);
+          expect(vs[t - 1] !== null).toBe(inside);
+          if (a) a.data.forEach((v, i) => expect(v).toBeCloseTo(vs[t - 1]![i], 12));
+        }
+      }
+      // The walk visits the records of exactly the window's steps, newest first.
+      const steps = w.backward.map((r) => r.step!);
+      expect(Math.max(...steps)).toBe(win.tEnd);
+      expect(Math.min(...steps)).toBe(win.tStart);
+      expect(steps).toEqual([...steps].sort((a, b) => b - a));
+    }
+  });
+
+  test('k1 = k2: the last window is the full walk restricted to its steps (same records, same ‖dy‖); with k1 < k2 the overlap step differs from the full walk', () => {
+    const full = buildWalk({ cell: 'gru', steps: 6, seed: 3 });
+    const cut = buildWalk({ cell: 'gru', steps: 6, seed: 3, k1: 4, k2: 4 }); // windows 1…4, 5…6
+    expect(cut.truncation!.window).toEqual({ index: 1, tStart: 5, lossFrom: 5, tEnd: 6 });
+    const inWindow = full.backward.filter((r) => r.step !== undefined && r.step >= 5);
+    expect(localIds([...cut.forward.map((r) => r.line), ...cut.backward.map((r) => r.line)]).slice(cut.forward.length)).toEqual(localIds([...full.forward.map((r) => r.line), ...inWindow.map((r) => r.line)]).slice(full.forward.length));
+    // Overlap: k1 = 2, k2 = 4, last window losses L_5, L_6 walked back to step 3: ∂L_w/∂h_4 lacks L_4's share.
+    const ov = buildWalk({ cell: 'gru', steps: 6, seed: 3, k1: 2, k2: 4 });
+    expect(ov.truncation!.window).toMatchObject({ tStart: 3, lossFrom: 5, tEnd: 6 });
+    expect(ov.hNorms[5]).toBeCloseTo(full.hNorms[5], 12);
+    expect(Math.abs(ov.hNorms[3] - full.hNorms[3])).toBeGreaterThan(1e-3);
+    expect(() => buildWalk({ cell: 'gru', steps: 6, seed: 3, k1: 2, k2: 4, window: 4 })).toThrow(/window=4 must be an integer in \[1, 3\]/);
+  });
 });
 
 describe('panel 2 data', () => {

@@ -2,9 +2,9 @@
 // (buildExplainModel, recordExplainTape, autodiff's backward), kept as records the page can
 // step through one at a time. Every line is the one explain() prints (the explorer test compares
 // them, so this file cannot drift from the CLI's text without a failing test).
-import { Tensor } from '@unfold/tensor';
-import { Tape, TapeRecord, backward, formatRecord } from '@unfold/autodiff';
-import { ExplainOptions, buildExplainModel, explainStateGradNorms, recordExplainTape } from '@unfold/rnn';
+import { Tensor, ones, zeros } from '@unfold/tensor';
+import { Adjoints, TapeRecord, backward, backwardRecords, bptt, formatRecord } from '@unfold/autodiff';
+import { ExplainOptions, buildExplainModel, explainStateGradNorms, explainStep, recordExplainTape } from '@unfold/rnn';
 
 export interface ForwardRow {
   /** The record as explain() prints it (`#4   t=2   %7[1,3] = tanh(%6[1,3])  saved 1 (24 B)   → h_2`). */
@@ -43,14 +43,74 @@ export interface Walk {
   check: number[];
   /** The table lines of explain()'s last section. */
   table: string[];
+  /** Truncated BPTT (k1 < T or k2 < T): the update windows of bptt({ k1, k2 }) and the one walked. */
+  truncation?: Truncation;
+}
+
+/**
+ * One backward window of autodiff's bptt({ k1, k2 }): after step tEnd it backpropagates the
+ * losses L_lossFrom … L_tEnd (the steps since the previous update) through steps tStart … tEnd,
+ * tStart = max(1, lossFrom − (k2 − k1)); the adjoint reaching h_{tStart−1} is dropped.
+ */
+export interface BpttWindow { index: number; tStart: number; lossFrom: number; tEnd: number }
+
+export interface Truncation {
+  k1: number;
+  k2: number;
+  windows: BpttWindow[];
+  /** The window whose walk `backward` holds. */
+  window: BpttWindow;
+  /** ‖∂L_w/∂h_t‖ per window w (index order) and t = 1 … T, as bptt's onStateGrad reports it (NaN where w does not reach t). */
+  bpttNorms: number[][];
+  /** The same for c_t (LSTM). */
+  bpttCNorms?: number[][];
+  /** ∂L_w/∂h_t of the walked window, per t (null outside it): from bptt, to compare with the walk's. */
+  bpttDh: (number[] | null)[];
 }
 
 const num = (v: number) => v.toPrecision(6);
 const vec = (t: Tensor) => `[${t.toFlatArray().map((v) => v.toFixed(4)).join(', ')}]`;
 const norm = (t: Tensor) => Math.sqrt(t.toFlatArray().reduce((a, v) => a + v * v, 0));
 
-/** The forward tape and the backward walk for these settings (composed cell, as explain's default). */
-export function buildWalk(o: { cell: 'rnn' | 'lstm' | 'gru'; steps: number; seed: number }): Walk {
+/**
+ * The windows bptt({ k1, k2 }) walks over T steps: an update after every k1-th step and after
+ * step T (autodiff/src/bptt.ts; a test checks them against the steps its onStateGrad reports).
+ */
+export function bpttWindows(T: number, k1: number, k2: number): BpttWindow[] {
+  if (!Number.isInteger(k2) || k2 < 1 || k2 > T) throw new Error(`unroll: k2=${k2} must be an integer in [1, T = ${T}]`);
+  if (!Number.isInteger(k1) || k1 < 1 || k1 > k2) throw new Error(`unroll: k1=${k1} must be an integer in [1, k2 = ${k2}] (bptt needs k1 ≤ k2)`);
+  const out: BpttWindow[] = [];
+  let last = 0;
+  for (let t = 1; t <= T; t++) {
+    if (t % k1 !== 0 && t !== T) continue;
+    out.push({ index: out.length, tStart: Math.max(1, last + 1 - (k2 - k1)), lossFrom: last + 1, tEnd: t });
+    last = t;
+  }
+  return out;
+}
+
+/** bptt({ k1, k2 }) on explain's model: every window's ∂L_w/∂h_t (and ∂L_w/∂c_t) as onStateGrad reports them. */
+export function bpttStateGrads(o: { cell: 'rnn' | 'lstm' | 'gru'; steps: number; seed: number; k1: number; k2: number }): { h: (number[] | null)[]; c?: (number[] | null)[] }[] {
+  const m = buildExplainModel({ cell: o.cell, steps: o.steps, seed: o.seed, fused: false });
+  const lstm = m.kind === 'lstm';
+  const out: { h: (number[] | null)[]; c?: (number[] | null)[] }[] = [];
+  let prev = Infinity;
+  bptt({
+    params: Object.values(m.params), step: explainStep(m, false), xs: m.xs, k1: o.k1, k2: o.k2,
+    state0: Array.from({ length: lstm ? 2 : 1 }, () => zeros([1, m.H], 'float64')),
+    onStateGrad: (t, dh) => {
+      if (t >= prev || out.length === 0) out.push({ h: new Array<number[] | null>(m.T).fill(null), c: lstm ? new Array<number[] | null>(m.T).fill(null) : undefined }); // a new window starts at its last step
+      prev = t;
+      const w = out[out.length - 1];
+      w.h[t - 1] = dh[0].toFlatArray();
+      if (w.c) w.c[t - 1] = dh[1].toFlatArray();
+    },
+  });
+  return out;
+}
+
+/** The forward tape and the backward walk for these settings (composed cell, as explain's default); with k1/k2 below T, the walk of one bptt window. */
+export function buildWalk(o: { cell: 'rnn' | 'lstm' | 'gru'; steps: number; seed: number; k1?: number; k2?: number; window?: number }): Walk {
   const opts: ExplainOptions = { cell: o.cell, steps: o.steps, seed: o.seed, fused: false };
   const m = buildExplainModel(opts);
   const lstm = m.kind === 'lstm';
@@ -88,6 +148,26 @@ export function buildWalk(o: { cell: 'rnn' | 'lstm' | 'gru'; steps: number; seed
   }));
   const lossLine = `L = ${num(L.item())}   (${losses.map((l, i) => `L_${i + 1} = ${num(l.item())}`).join(', ')})`;
 
+  const k2 = o.k2 ?? m.T, k1 = o.k1 ?? k2;
+  const windows = bpttWindows(m.T, k1, k2);
+  if (windows.length > 1 || windows[0].tStart > 1) {
+    const wi = o.window ?? windows.length;
+    if (!Number.isInteger(wi) || wi < 1 || wi > windows.length) throw new Error(`unroll: window=${o.window} must be an integer in [1, ${windows.length}] (bptt with k1 = ${k1}, k2 = ${k2} updates ${windows.length} times over T = ${m.T})`);
+    const win = windows[wi - 1];
+    const walk = windowWalk(tape, win, state0, states, losses, label, lstm);
+    const grads = bpttStateGrads({ cell: o.cell, steps: o.steps, seed: o.seed, k1, k2 });
+    const normOf = (v: number[] | null) => (v === null ? NaN : Math.hypot(...v));
+    const truncation: Truncation = {
+      k1, k2, windows, window: win,
+      bpttNorms: grads.map((g) => g.h.map(normOf)), bpttCNorms: lstm ? grads.map((g) => g.c!.map(normOf)) : undefined,
+      bpttDh: grads[wi - 1].h,
+    };
+    const check = truncation.bpttNorms[wi - 1];
+    const table = [`   t   ${'‖∂L_w/∂h_t‖'.padEnd(14)}${lstm ? '‖∂L_w/∂c_t‖'.padEnd(14) : ''}via bptt({ k1: ${k1}, k2: ${k2} }) (cross-check)`];
+    for (let t = win.tEnd; t >= win.tStart; t--) table.push(`   ${String(t).padEnd(3)} ${num(walk.hNorms[t - 1]).padEnd(14)}${lstm ? num(walk.cNorms![t - 1]).padEnd(14) : ''}${num(check[t - 1])}`);
+    return { cell: o.cell, T: m.T, seed: o.seed, header, values, forward, lossLine, L: L.item(), backward: walk.rows, hNorms: walk.hNorms, cNorms: walk.cNorms, check, table, truncation };
+  }
+
   const hNorms = new Array<number>(m.T).fill(NaN);
   const cNorms = lstm ? new Array<number>(m.T).fill(NaN) : undefined;
   const stepOf = new Map<number, number>();
@@ -122,6 +202,50 @@ export function buildWalk(o: { cell: 'rnn' | 'lstm' | 'gru'; steps: number; seed
   const table = [`   t   ${'‖∂L/∂h_t‖'.padEnd(14)}${lstm ? '‖∂L/∂c_t‖'.padEnd(14) : ''}via bptt() (cross-check)`];
   for (let t = m.T; t >= 1; t--) table.push(`   ${String(t).padEnd(3)} ${num(hNorms[t - 1]).padEnd(14)}${lstm ? num(cNorms![t - 1]).padEnd(14) : ''}${num(check[t - 1])}`);
   return { cell: o.cell, T: m.T, seed: o.seed, header, values, forward, lossLine, L: L.item(), backward: rows, hNorms, cNorms, check, table };
+}
+
+/**
+ * The reverse walk of one bptt window on the recorded tape, record by record, as bptt runs it:
+ * from step tEnd down to tStart, carrying dhNext; the losses L_lossFrom … L_tEnd are seeded
+ * with ∂L_w/∂L_s = 1; what reaches h_{tStart−1} is dropped. The adjoint of h_s (c_s) is
+ * complete at the record that produced it (its dy), printed there as explain() does.
+ */
+function windowWalk(
+  tape: ReturnType<typeof recordExplainTape>['tape'], w: BpttWindow, state0: Tensor[], states: Tensor[][], losses: Tensor[],
+  label: (r: TapeRecord) => string, lstm: boolean,
+): { rows: BackwardRow[]; hNorms: number[]; cNorms?: number[] } {
+  const T = states.length;
+  const hNorms = new Array<number>(T).fill(NaN);
+  const cNorms = lstm ? new Array<number>(T).fill(NaN) : undefined;
+  const rows: BackwardRow[] = [];
+  const adj = new Adjoints();
+  let dhNext: Tensor[] | null = null;
+  for (let s = w.tEnd; s >= w.tStart; s--) {
+    const hOut = states[s - 1], hIn = s === 1 ? state0 : states[s - 2];
+    const start = tape.entries.findIndex((r) => r.step === s);
+    let end = start;
+    while (end < tape.entries.length && tape.entries[end].step === s) end++;
+    if (dhNext) hOut.forEach((h, k) => adj.add(h.id, dhNext![k])); // carried: (∂h_{s+1}/∂h_s)ᵀ ∂L_w/∂h_{s+1}
+    if (s >= w.lossFrom) adj.add(losses[s - 1].id, ones(losses[s - 1].shape, 'float64')); // direct: this window's own loss
+    let heading: string | undefined = `-- time step t = ${s} (going backwards)${s < w.lossFrom ? `: L_${s} belongs to an earlier window, only the carried adjoint flows` : ''} --`;
+    backwardRecords(tape, start, end, adj, {
+      onRecord: (r, i, dys) => {
+        const dyNorms = dys.map(norm);
+        const adjoints: BackwardRow['adjoints'] = [];
+        r.outputs.forEach((v, k) => {
+          const j = hOut.findIndex((h) => h.id === v.id);
+          if (j < 0) return;
+          const name = `${j === 1 ? 'c' : 'h'}_${s}`;
+          (j === 1 ? cNorms! : hNorms)[s - 1] = dyNorms[k];
+          adjoints.push({ name, t: s, data: dys[k].toFlatArray(), norm: dyNorms[k], line: `      ⇒ ∂L_w/∂${name} = ${vec(dys[k])}   ‖∂L_w/∂${name}‖ = ${num(dyNorms[k])}` });
+        });
+        rows.push({ line: `${formatRecord(r, i)}${label(r)}   ‖dy‖ = ${dyNorms.map(num).join(', ')}`, step: s, heading, dyNorms, adjoints });
+        heading = undefined;
+      },
+    });
+    dhNext = hIn.map((h) => adj.take(h.id) ?? zeros(h.shape, 'float64'));
+  }
+  return { rows, hNorms, cNorms };
 }
 
 /**
