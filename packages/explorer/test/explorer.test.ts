@@ -14,6 +14,7 @@ import { explainSections } from './sections';
 import { bpttStateGrads, bpttWindows, buildWalk } from '../src/lib/walk';
 import { ADDING_DEFAULTS, runAdding } from '../src/lib/adding';
 import { COPY_DEFAULTS, runCopy } from '../src/lib/copy';
+import { CLIP_DEFAULTS, ClipRun, runClipping } from '../src/lib/clipping';
 import { pixelStats } from './png';
 
 /**
@@ -258,6 +259,46 @@ describeB('the explorer in Chromium', () => {
     expect(await page.evaluate(() => location.hash)).toContain('radius=0.8');
     await page.close();
   });
+
+  test('panel 2: the gradient norm over training with and without clipping — same start, the clipped run applies ≤ clip, the curves part', async () => {
+    const page = await open('flow?clipSteps=80');
+    const settings = { ...CLIP_DEFAULTS, steps: 80 };
+    await page.click('#clip-run');
+    await page.waitForFunction(() => document.querySelector('#panel')!.dataset.clipRunning === '0', { timeout: 60000 });
+    const { runs } = JSON.parse((await page.evaluate(() => document.querySelector('#clip-data')!.textContent)) ?? '{}') as { runs: ClipRun[] };
+    expect(runs.map((r) => r.clip)).toEqual([null, 1]);
+    const [free, clipped] = runs;
+    expect(clipped.gradNorms.length).toBe(80);
+    expect(clipped.appliedNorms.length).toBe(80);
+    for (const a of clipped.appliedNorms) expect(a).toBeLessThanOrEqual(1 + 1e-6); // clipGradNorm scales by clip / (N + 1e-6)
+    expect(Math.max(...clipped.gradNorms)).toBeGreaterThan(10); // … of a gradient that was far larger
+    // Without clipping what is applied is the whole gradient.
+    free.appliedNorms.forEach((a, i) => expect(Math.abs(a - free.gradNorms[i]) / free.gradNorms[i]).toBeLessThan(1e-4));
+    // Same seed, same first step: the first pre-clip norms agree; then the runs part.
+    expect(Math.abs(free.gradNorms[0] - clipped.gradNorms[0]) / clipped.gradNorms[0]).toBeLessThan(1e-6);
+    const n = Math.min(free.gradNorms.length, clipped.gradNorms.length);
+    expect(free.gradNorms.slice(1, n).some((g, i) => Math.abs(Math.log10(g / clipped.gradNorms[i + 1])) > 1)).toBe(true);
+    const nodeFree = await runClipping(settings, null);
+    console.log(`explorer panel 2, clipping (ρ 3, T 50, 80 SGD steps): no clipping ${free.diverged === null ? 'did not diverge' : `diverged at step ${free.diverged}`} (Node: ${nodeFree.diverged}; ρ = 3 is chaotic: last-bit differences between kernels grow over the 50 forward steps, so these runs are not compared with Node's number by number), max ‖∇L‖ ${Math.max(...free.gradNorms).toExponential(2)}; clip 1: max pre-clip ${Math.max(...clipped.gradNorms).toExponential(2)}, max applied ${Math.max(...clipped.appliedNorms).toFixed(4)}`);
+    expect(await page.evaluate(() => document.querySelectorAll('#clip-plot svg path').length)).toBeGreaterThanOrEqual(3);
+    await page.evaluate(() => (document.querySelector('#clip-plot') as unknown as { scrollIntoView(o: object): void }).scrollIntoView({ block: 'end' }));
+    await shoot(page, 'panel2-clipping');
+    await page.close();
+    // Where the dynamics are not chaotic (ρ = 0.9, T = 10), every pre-clip and applied norm equals runClipping's in Node; the threshold 0.05 clips every step.
+    const calm = { ...CLIP_DEFAULTS, radius: 0.9, T: 10, steps: 10, clip: 0.05 };
+    const p2 = await open('flow?clipRadius=0.9&clipT=10&clipSteps=10&clip=0.05&clipRun=1');
+    await p2.waitForFunction(() => document.querySelector('#panel')!.dataset.clipRunning === '0', { timeout: 60000 });
+    const calmRuns = (JSON.parse((await p2.evaluate(() => document.querySelector('#clip-data')!.textContent)) ?? '{}') as { runs: ClipRun[] }).runs;
+    for (const r of calmRuns) {
+      const n = await runClipping(calm, r.clip);
+      expect(r.gradNorms.length).toBe(10);
+      r.gradNorms.forEach((g, i) => expect(Math.abs(g - n.gradNorms[i]) / n.gradNorms[i]).toBeLessThan(1e-4));
+      r.appliedNorms.forEach((g, i) => expect(Math.abs(g - n.appliedNorms[i]) / n.appliedNorms[i]).toBeLessThan(1e-4));
+    }
+    expect(Math.max(...calmRuns[1].appliedNorms)).toBeLessThanOrEqual(0.05 + 1e-6);
+    expect(Math.max(...calmRuns[0].appliedNorms)).toBeGreaterThan(1); // negative control: unclipped, steps far above the threshold are applied
+    await p2.close();
+  }, 90000);
 
   test('panel 3: loss falls over 30 steps of fitAsync while the page answers key presses; pause and resume; weights upload, corrupt weights are named', async () => {
     const page = await open('train?steps=400&hidden=32');

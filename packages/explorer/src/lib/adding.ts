@@ -47,7 +47,7 @@ export class AddingNet extends Module {
   }
 }
 
-class AddingTask implements Task<{ x: Tensor; y: Tensor }, never> {
+export class AddingTask implements Task<{ x: Tensor; y: Tensor }, never> {
   readonly name = 'adding';
   readonly unit = 'MSE';
   private rng: Rng;

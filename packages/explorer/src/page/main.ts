@@ -6,6 +6,7 @@ import { cellsPanel } from './cells';
 import { classicPanel } from './classic';
 import { parseFlowSettings } from '../lib/flow';
 import { flowPanel } from './flow';
+import { parseClipSettings } from '../lib/clipping';
 import { trainPanel, trainedWeights } from './train';
 import { parseUnrollSettings, unrollPanel } from './unroll';
 import { el } from './dom';
@@ -34,7 +35,7 @@ function route(): void {
   document.body.dataset.ready = '0';
   try {
     if (id === 'unroll') cleanup = unrollPanel(root, parseUnrollSettings(q), go);
-    else if (id === 'flow') cleanup = flowPanel(root, parseFlowSettings(q), go);
+    else if (id === 'flow') cleanup = flowPanel(root, parseFlowSettings(q), go, parseClipSettings(q), q.get('clipRun') === '1');
     else if (id === 'train') cleanup = trainPanel(root, corpus, q);
     else if (id === 'cells') cleanup = cellsPanel(root, shippedModel, corpus, q, trainedWeights);
     else cleanup = classicPanel(root, q, go);
