@@ -9,7 +9,7 @@ import { StaticServer, serveStatic } from '../../../browser/src/serve';
 import { buildExplorer } from '../src/build';
 import { FLOW_CELLS, flowSetup, parseFlowSettings } from '../src/lib/flow';
 import { Trainer } from '../src/lib/train';
-import { features, loadCharModel, lstmActivations, passage, rankUnits } from '../src/lib/cells';
+import { charActivations, features, gateSaturation, loadCharModel, lstmActivations, passage, rankUnits } from '../src/lib/cells';
 import { explainSections } from './sections';
 import { bpttStateGrads, bpttWindows, buildWalk } from '../src/lib/walk';
 import { ADDING_DEFAULTS, runAdding } from '../src/lib/adding';
@@ -382,6 +382,43 @@ describeB('the explorer in Chromium', () => {
     await page.select('#unit', String(best.unit));
     expect(await page.evaluate(() => document.querySelectorAll('#saturation rect').length)).toBe(60); // 3 gates × 10 bins × 2
     await shoot(page, 'panel4-cells');
+    await page.close();
+  });
+
+  test('panel 4: a GRU from panel 3 (uploaded there) gets a saturation histogram of r and z equal to the Node computation', async () => {
+    const t = new Trainer(loadDefaultCorpus().text, { cell: 'gru', hidden: 16, seqLen: 16, lr: 1e-2, batch: 8, seed: 4 });
+    await t.run(20);
+    const bytes = t.weights();
+    const file = path.join(dir, 'gru.ckpt');
+    fs.writeFileSync(file, bytes);
+    const page = await open('train?cell=gru&hidden=16');
+    await ((await page.$('#upload')) as unknown as { uploadFile(f: string): Promise<void> }).uploadFile(file);
+    await page.waitForFunction(() => /loaded/.test(document.querySelector('#train-error')!.textContent ?? ''));
+    await page.evaluate(() => { location.hash = 'cells'; });
+    await page.waitForFunction(() => document.body.dataset.ready === '1' && document.querySelector('#use-trained') !== null);
+    await page.click('#use-trained');
+    await page.waitForFunction(() => /"cell":"gru"/.test(document.querySelector('#saturation-data')?.textContent ?? ''), { timeout: 30000 });
+    const sat = JSON.parse((await page.evaluate(() => document.querySelector('#saturation-data')!.textContent)) ?? '{}') as { cell: string; H: number; chars: number; gates: Record<string, { left: number[]; right: number[] }> };
+    const { model, vocab } = loadCharModel(bytes);
+    const text = passage(loadDefaultCorpus().text).split('').filter((ch) => vocab.has(ch)).join('');
+    const node = gateSaturation(charActivations(model, vocab, text));
+    expect(sat.H).toBe(16);
+    expect(sat.chars).toBe(text.length);
+    expect(Object.keys(sat.gates)).toEqual(['reset r', 'update z']);
+    for (const g of ['reset r', 'update z']) {
+      for (const side of ['left', 'right'] as const) {
+        sat.gates[g][side].forEach((f, u) => {
+          expect(f).toBeGreaterThanOrEqual(0);
+          expect(f).toBeLessThanOrEqual(1);
+          expect(Math.abs(f - node[g][side][u])).toBeLessThanOrEqual(2 / text.length + 1e-12); // float32 kernels: a gate within an ulp of 0.1 / 0.9 may count on the other side
+        });
+      }
+    }
+    expect(await page.evaluate(() => document.querySelectorAll('#saturation rect').length)).toBe(40); // 2 gates × 10 bins × 2
+    expect(await texts(page, '#saturation text')).toEqual(expect.arrayContaining(['reset r gate', 'update z gate']));
+    expect(await page.evaluate(() => document.querySelector('#cells-info')!.textContent)).toMatch(/^the model trained in panel 3: GRU, \d+ characters, H = 16/);
+    await page.evaluate(() => (document.querySelector('#saturation') as unknown as { scrollIntoView(o: object): void }).scrollIntoView({ block: 'end' }));
+    await shoot(page, 'panel4-gru');
     await page.close();
   });
 

@@ -1,16 +1,17 @@
 // Panel 4's data (Karpathy, Johnson & Fei-Fei 2015, "Visualizing and Understanding Recurrent
-// Networks"): run a character LSTM over a passage one character at a time, keeping every hidden
-// unit's h_t and every gate's activation, then rank units by their correlation with simple
-// features of the text and measure how often each gate is saturated.
+// Networks"): run a character LSTM or GRU over a passage one character at a time, keeping every
+// hidden unit's h_t and every gate's activation, then rank units by their correlation with
+// simple features of the text and measure how often each gate is saturated.
 import { Tensor, add, matmul, oneHot, zeros } from '@unfold/tensor';
-import { CharRNN, CharVocab, decodeCheckpoint, lstmGatesForward } from '@unfold/rnn';
+import { CharRNN, CharVocab, decodeCheckpoint, gruGatesForward, lstmGatesForward } from '@unfold/rnn';
 
 export interface Activations {
+  cell: 'lstm' | 'gru';
   text: string;
   H: number;
   /** h[t][u]: unit u after reading text[t]. */
   h: Float32Array[];
-  /** gates[t] = [i f g o] activations, each H wide (4H). */
+  /** gates[t], 4H wide: LSTM [i f g o]; GRU [r z p_n n] (as the library's gate loops leave them). */
   gates: Float32Array[];
 }
 
@@ -38,7 +39,7 @@ export function lstmActivations(model: CharRNN, vocab: CharVocab, text: string):
   const w = model.rnn.weights(0);
   let h: Tensor = zeros([1, H]);
   const c = new Float32Array(H);
-  const out: Activations = { text, H, h: [], gates: [] };
+  const out: Activations = { cell: 'lstm', text, H, h: [], gates: [] };
   const ids = vocab.encode(text);
   for (const id of ids) {
     let a = add(matmul(oneHot([id], V), w.wih, { transB: true }), matmul(h, w.whh, { transB: true })); // [1,V]·[4H,V]ᵀ + [1,H]·[4H,H]ᵀ → [1,4H]
@@ -53,6 +54,43 @@ export function lstmActivations(model: CharRNN, vocab: CharVocab, text: string):
     out.gates.push(act);
   }
   return out;
+}
+
+/**
+ * The same for a one-layer GRU, with the library's gruGatesForward (the JS half of the fused
+ * gruCell, PyTorch's gate order r, z, n): p = h W_hhᵀ + b_hh [1, 3H] and xp = x W_ihᵀ + b_ih
+ * [1, 3H] → r = σ(xp_r + p_r), z = σ(xp_z + p_z), n = tanh(xp_n + r ⊙ p_n), h' = n + z ⊙ (h − n).
+ */
+export function gruActivations(model: CharRNN, vocab: CharVocab, text: string): Activations {
+  if (model.opts.cell !== 'gru' || (model.opts.numLayers ?? 1) !== 1 || model.opts.input !== 'onehot') {
+    throw new Error(`cells: gruActivations reads a one-layer one-hot GRU, this model is a ${model.opts.numLayers}-layer ${model.opts.cell} (${model.opts.input})`);
+  }
+  const H = model.opts.hiddenSize;
+  const V = model.opts.vocabSize;
+  const w = model.rnn.weights(0);
+  let h = new Float32Array(H);
+  const out: Activations = { cell: 'gru', text, H, h: [], gates: [] };
+  for (const id of vocab.encode(text)) {
+    let xp = matmul(oneHot([id], V), w.wih, { transB: true }); // [1,V]·[3H,V]ᵀ → [1,3H]
+    if (w.bih) xp = add(xp, w.bih);
+    let p = matmul(Tensor.fromArray(h, [1, H]), w.whh, { transB: true }); // [1,H]·[3H,H]ᵀ → [1,3H]
+    if (w.bhh) p = add(p, w.bhh);
+    const act = new Float32Array(4 * H); // [p_r p_z p_n ·] → [r z p_n n]
+    act.set(p.toFlatArray());
+    const hn = new Float32Array(H);
+    gruGatesForward(1, H, act, { d: Float32Array.from(xp.toFlatArray()), o: 0, ld: 3 * H }, { d: h, o: 0, ld: H }, hn);
+    h = hn;
+    out.h.push(hn);
+    out.gates.push(act);
+  }
+  return out;
+}
+
+/** lstmActivations or gruActivations, by the model's cell (panel 4 reads either; a vanilla RNN has no gates). */
+export function charActivations(model: CharRNN, vocab: CharVocab, text: string): Activations {
+  if (model.opts.cell === 'gru') return gruActivations(model, vocab, text);
+  if (model.opts.cell === 'lstm') return lstmActivations(model, vocab, text);
+  throw new Error(`cells: panel 4 reads a one-layer LSTM or GRU (it counts gate saturation), this model is a ${model.opts.cell}`);
 }
 
 export const FEATURES = ['position in line', 'start of word', 'bracket depth', 'inside quotes', 'end of line next'] as const;
@@ -114,8 +152,11 @@ export function rankUnits(a: Activations, f: Record<Feature, Float64Array>): Uni
   return out.sort((p, q) => Math.abs(q.r) - Math.abs(p.r));
 }
 
-/** Per gate (i, f, o) and unit: the fraction of steps with activation < 0.1 (left) and > 0.9 (right). */
-export function gateSaturation(a: Activations): Record<'input' | 'forget' | 'output', { left: Float64Array; right: Float64Array }> {
+/** The gates counted, by their block in Activations.gates: LSTM input, forget, output; GRU reset r and update z. */
+export const SATURATION_GATES = { lstm: { input: 0, forget: 1, output: 3 }, gru: { 'reset r': 0, 'update z': 1 } } as const;
+
+/** Per gate and unit: the fraction of steps with activation < 0.1 (left) and > 0.9 (right). */
+export function gateSaturation(a: Activations): Record<string, { left: Float64Array; right: Float64Array }> {
   const H = a.H;
   const T = a.gates.length;
   const one = (block: number) => {
@@ -129,7 +170,7 @@ export function gateSaturation(a: Activations): Record<'input' | 'forget' | 'out
     }
     return { left, right };
   };
-  return { input: one(0), forget: one(1), output: one(3) };
+  return Object.fromEntries(Object.entries(SATURATION_GATES[a.cell]).map(([name, block]) => [name, one(block)]));
 }
 
 /** The passage panel 4 shows: the 2,000 characters of the corpus with the most brackets (so bracket depth varies), starting on a line. */

@@ -5,10 +5,11 @@ import { TRAIN_DEFAULTS, TrainSettings, Trainer } from '../lib/train';
 import { el, numberInput, select, svg } from './dom';
 
 let last: Trainer | null = null;
+let uploaded = false;
 
-/** The weights of the model panel 3 trained last (for panel 4), or null before any training. */
+/** The weights of the model panel 3 trained (or loaded from a file) last, for panel 4; null before either. */
 export function trainedWeights(): Uint8Array | null {
-  return last && last.history.length ? last.weights() : null;
+  return last && (last.history.length || uploaded) ? last.weights() : null;
 }
 
 export function trainPanel(root: HTMLElement, corpus: string, q: URLSearchParams): () => void {
@@ -52,6 +53,7 @@ export function trainPanel(root: HTMLElement, corpus: string, q: URLSearchParams
     return trainer;
   }
   function reset(): void {
+    uploaded = false;
     trainer?.pause();
     trainer = null;
     draw();
@@ -104,6 +106,7 @@ export function trainPanel(root: HTMLElement, corpus: string, q: URLSearchParams
     if (!f) return;
     try {
       ensure().load(new Uint8Array(await f.arrayBuffer()));
+      uploaded = true;
       err.textContent = `loaded ${f.name}`;
       sample.textContent = 'The ' + ensure().sample('The ', 200, 0);
     } catch (e) {
