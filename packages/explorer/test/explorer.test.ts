@@ -281,7 +281,7 @@ describeB('the explorer in Chromium', () => {
     const nodeFree = await runClipping(settings, null);
     console.log(`explorer panel 2, clipping (ρ 3, T 50, 80 SGD steps): no clipping ${free.diverged === null ? 'did not diverge' : `diverged at step ${free.diverged}`} (Node: ${nodeFree.diverged}; ρ = 3 is chaotic: last-bit differences between kernels grow over the 50 forward steps, so these runs are not compared with Node's number by number), max ‖∇L‖ ${Math.max(...free.gradNorms).toExponential(2)}; clip 1: max pre-clip ${Math.max(...clipped.gradNorms).toExponential(2)}, max applied ${Math.max(...clipped.appliedNorms).toFixed(4)}`);
     expect(await page.evaluate(() => document.querySelectorAll('#clip-plot svg path').length)).toBeGreaterThanOrEqual(3);
-    await page.evaluate(() => (document.querySelector('#clip-plot') as unknown as { scrollIntoView(o: object): void }).scrollIntoView({ block: 'end' }));
+    await page.evaluate(() => (document.querySelector('#clip-title') as unknown as { scrollIntoView(o: object): void }).scrollIntoView({ block: 'start' }));
     await shoot(page, 'panel2-clipping');
     await page.close();
     // Where the dynamics are not chaotic (ρ = 0.9, T = 10), every pre-clip and applied norm equals runClipping's in Node; the threshold 0.05 clips every step.

@@ -41,7 +41,7 @@ export function flowPanel(root: HTMLElement, s0: FlowSettings, go: (q: Record<st
   const clipBtn = el('button', { id: 'clip-run', onclick: () => void train() }, 'train twice');
   const setC = (k: keyof ClipSettings) => (v: number) => { cs[k] = v; };
   root.append(
-    el('h3', {}, 'Exploding gradients and clipping (Pascanu, Mikolov & Bengio 2013)'),
+    el('h3', { id: 'clip-title' }, 'Exploding gradients and clipping (Pascanu, Mikolov & Bengio 2013)'),
     el('p', {}, 'A vanilla tanh RNN with W_hh = ρ·Q (Q orthogonal, so ‖W_hh‖₂ = ρ) on the adding problem, trained twice by ', el('code', {}, 'fitAsync'), ' from the same seed (same weights, same batches) with plain SGD: once without clipping, once with ', el('code', {}, 'clipGradNorm'), '. Plotted per step: the global gradient norm before clipping (what ', el('code', {}, 'clipGradNorm'), ' returns), and for the clipped run the norm actually applied. Without clipping one huge step throws the weights away and the loss overflows; with it every applied step has norm ≤ the threshold (docs/experiments.md §6).'),
     el('div', { class: 'controls' },
       numberInput('clip-radius', 'ρ', cs.radius, { min: 0.1, max: 5, step: 0.1 }, setC('radius')),
