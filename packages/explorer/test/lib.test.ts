@@ -3,7 +3,7 @@ import { buildExplainModel, explain, explainStep, gradientFlow } from '@unfold/r
 import { bptt } from '@unfold/autodiff';
 import { zeros } from '@unfold/tensor';
 import { loadDefaultCorpus } from '@unfold/cli';
-import { bpttStateGrads, bpttWindows, buildWalk, localIds, walkLines } from '../src/lib/walk';
+import { bpttStateGrads, bpttWindows, buildWalk, localIds, parseUnrollSettings, walkLines } from '../src/lib/walk';
 import { explainSections } from './sections';
 import { FLOW_DEFAULTS, FLOW_H, flowCurve, flowSetup, parseFlowSettings } from '../src/lib/flow';
 import { Trainer, unigramEntropy } from '../src/lib/train';
@@ -70,6 +70,14 @@ describe('panel 1 data: truncation with k1 ≠ k2 is bptt({ k1, k2 })', () => {
       expect(w.every((x, i) => x.lossFrom === (i === 0 ? 1 : w[i - 1].tEnd + 1))).toBe(true);
     }
     expect(() => bpttWindows(5, 4, 3)).toThrow(/k1=4 must be an integer in \[1, k2 = 3\]/);
+  });
+
+  test('the URL: k1 defaults to k2 (char-rnn), k2 to T; k1 > k2 and k2 > T are named', () => {
+    expect(parseUnrollSettings(new URLSearchParams('T=5&k2=3'))).toMatchObject({ T: 5, k1: 3, k2: 3 });
+    expect(parseUnrollSettings(new URLSearchParams('T=6&k1=2&k2=3&window=2'))).toMatchObject({ k1: 2, k2: 3, window: 2 });
+    expect(parseUnrollSettings(new URLSearchParams('T=4'))).toMatchObject({ k1: 4, k2: 4 });
+    expect(() => parseUnrollSettings(new URLSearchParams('T=5&k1=4&k2=3'))).toThrow(/k1=4 must be an integer in \[1, k2 = 3\] \(bptt needs k1 ≤ k2\)/);
+    expect(() => parseUnrollSettings(new URLSearchParams('T=5&k2=6'))).toThrow(/k2=6 must be an integer in \[1, T = 5\]/);
   });
 
   test.each([['rnn', 6, 2, 3, 1], ['lstm', 7, 2, 5, 3], ['gru', 8, 3, 4, 2], ['lstm', 5, 1, 3, 0]] as const)('%s T=%i k1=%i k2=%i seed %i: every window walked record by record gives bptt\'s ∂L_w/∂h_t (and ∂L_w/∂c_t)', (cell, T, k1, k2, seed) => {

@@ -1,33 +1,9 @@
 // Panel 1 — Unroll and walk back: the tape of `unfold explain` built record by record, then
 // walked backwards record by record with the adjoints. Keys: → / n step, ← / p back, Home reset, End all.
-import { Walk, buildWalk, localIds } from '../lib/walk';
+import { UnrollSettings, Walk, buildWalk, localIds } from '../lib/walk';
 import { el, fmt, numberInput, select } from './dom';
 
-export interface UnrollSettings {
-  cell: 'rnn' | 'lstm' | 'gru';
-  T: number;
-  seed: number;
-  /** Truncated BPTT as autodiff's bptt({ k1, k2 }): an update every k1 steps (and at T), each backpropagating through the last k2 steps. Default k1 = k2 = T: full BPTT. */
-  k1: number;
-  k2: number;
-  /** Which update window's walk to show (1-based; default the last). */
-  window?: number;
-}
-
-export function parseUnrollSettings(q: URLSearchParams): UnrollSettings {
-  const cell = q.get('cell') ?? 'rnn';
-  if (cell !== 'rnn' && cell !== 'lstm' && cell !== 'gru') throw new Error(`unroll: cell=${cell} (valid: rnn, lstm, gru)`);
-  const T = Number(q.get('T') ?? 3);
-  if (!Number.isInteger(T) || T < 1 || T > 8) throw new Error(`unroll: T=${q.get('T')} must be an integer in [1, 8]`);
-  const seed = Number(q.get('seed') ?? 0);
-  if (!Number.isInteger(seed) || seed < 0) throw new Error(`unroll: seed=${q.get('seed')} must be a non-negative integer`);
-  const k2 = Number(q.get('k2') ?? T);
-  if (!Number.isInteger(k2) || k2 < 1 || k2 > T) throw new Error(`unroll: k2=${q.get('k2')} must be an integer in [1, T = ${T}]`);
-  const k1 = Number(q.get('k1') ?? k2); // k1 = k2 (char-rnn's choice) unless given
-  if (!Number.isInteger(k1) || k1 < 1 || k1 > k2) throw new Error(`unroll: k1=${q.get('k1')} must be an integer in [1, k2 = ${k2}] (bptt needs k1 ≤ k2)`);
-  const window = q.get('window') === null ? undefined : Number(q.get('window'));
-  return { cell, T, seed, k1, k2, window };
-}
+export { parseUnrollSettings } from '../lib/walk';
 
 export function unrollPanel(root: HTMLElement, s: UnrollSettings, go: (q: Record<string, string | number>) => void): () => void {
   const w: Walk = buildWalk({ cell: s.cell, steps: s.T, seed: s.seed, k1: s.k1, k2: s.k2, window: s.window });
