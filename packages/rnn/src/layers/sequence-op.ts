@@ -1,9 +1,10 @@
-import { Tensor, TensorError, TypedArray, addressOf, gateKernels, gemmArrays, shapeStr, transientEmpty } from '@unfold/tensor';
+import { Tensor, TensorError, TypedArray, addressOf, gateKernels, gemmArrays, recurrence, shapeStr, transientEmpty } from '@unfold/tensor';
 import { ACCUMULATED, OpDef } from '@unfold/autodiff';
 import { CellKind, GATES, STATES } from '../cells/spec';
 import { lstmGatesBackward, lstmGatesForward } from '../cells/fused-lstm';
 import { gruGatesBackward, gruGatesForward } from '../cells/fused-gru';
 import { Mat } from '../cells/fused-util';
+import { backwardWasm, forwardWasm } from './sequence-wasm';
 
 /**
  * A whole T-step recurrence of one layer and direction as ONE tape record (the per-step path
@@ -29,6 +30,12 @@ export interface SeqAttrs {
   kind: CellKind;
   reverse: boolean;
   lengths: Int32Array | null;
+  /**
+   * false: the caller knows no tape will record this call (noGrad, inference): nothing is saved
+   * for backward, and on the wasm kernels the states and gates live in reused workspace rings.
+   * Absent: true.
+   */
+  save?: boolean;
 }
 
 const actWidth = (kind: CellKind, H: number): number => (kind === 'gru' ? 4 * H : GATES[kind] * H);
@@ -86,6 +93,9 @@ export const recurrentSequenceOp: OpDef<SeqAttrs> = {
     const { kind, reverse, lengths } = attrs;
     const { T, B, H, GH, xp, h0, c0, whh, bhh } = check(inputs, attrs);
     const dtype = xp.dtype;
+    // float32 on the wasm backend (shared arena): the whole loop in one wasm call per thread
+    const rk = dtype === 'float32' ? recurrence() : null;
+    if (rk) return forwardWasm(rk, inputs, attrs, T, B, H);
     const W = actWidth(kind, H);
     const BH = B * H;
     // GRU's gate kernel reads xp in place: a copy into the arena when it lives elsewhere (a gather's output)
@@ -176,6 +186,9 @@ export const recurrentSequenceOp: OpDef<SeqAttrs> = {
   // frozen rows: da = 0, dh_prev = dh, dc_prev = dc (the identity step).
   vjp: (dys, saved, attrs, inputs, needs, acc) => {
     const { kind, reverse, lengths } = attrs;
+    if (saved.length === 0) throw new TensorError('recurrentSequence', 'backward of a call run with save: false (nothing was saved); only calls a tape records can be differentiated');
+    const rk = saved[0].dtype === 'float32' ? recurrence() : null;
+    if (rk && saved.every((t) => addressOf(t.data) >= 0)) return backwardWasm(rk, dys, saved, attrs, needs, acc);
     const [S, whh, act, Cs, TC] = saved;
     const [T1, B, H] = S.shape;
     const T = T1 - 1;

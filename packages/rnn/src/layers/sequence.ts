@@ -1,4 +1,4 @@
-import { Tensor, withPackedOperand } from '@unfold/tensor';
+import { Tensor, recurrence, withPackedOperand } from '@unfold/tensor';
 import * as ad from '@unfold/autodiff';
 import { activeTape, apply } from '@unfold/autodiff';
 import { CellKind, CellState } from '../cells/spec';
@@ -68,6 +68,11 @@ export function runDirectionSequence(
     // the op takes b_hh for GRU: a constant zero bias when the layer has none
     inputs.push(Tensor.empty([GH], w.whh.dtype));
   }
-  const outs = withPackedOperand(w.whh, true, () => apply(recurrentSequenceOp, inputs, { kind, reverse, lengths }));
+  // recorded exactly when apply() will push a record: otherwise nothing needs saving
+  const tape = activeTape();
+  const save = tape !== undefined && tape.recording && inputs.some((t) => tape.isTracked(t));
+  const call = () => apply(recurrentSequenceOp, inputs, { kind, reverse, lengths, save });
+  // the JS-driven loop reads W_hhᵀ packed once for its T GEMMs; the wasm recurrence packs its own
+  const outs = w.whh.dtype === 'float32' && recurrence() ? call() : withPackedOperand(w.whh, true, call);
   return { output: outs[0], final: outs.slice(1) };
 }
