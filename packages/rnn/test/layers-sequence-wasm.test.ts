@@ -11,6 +11,7 @@ import { Mode } from './layers-torchref';
 // (no tape: workspace rings, nothing saved) against the recorded one, bit for bit.
 
 const MODES: Mode[] = ['rnn_tanh', 'rnn_relu', 'lstm', 'gru'];
+const GATESOF: Record<Mode, number> = { rnn_tanh: 1, rnn_relu: 1, lstm: 4, gru: 3 };
 const wasm = backendInfo().simd;
 
 function make(mode: Mode, o: Omit<RecurrentOptions, 'dtype'>, dtype: DType = 'float32'): RecurrentLayer {
@@ -99,6 +100,41 @@ const tolerance = (T: number, B: number, H: number): number => T * (2 * H + T * 
       expect(maxRelErr(a.values, b.values)).toBeLessThan(tolerance(T, B, H));
       expect(maxRelErr(a.grads, b.grads)).toBeLessThan(tolerance(T, B, H));
     });
+  });
+
+  test.each(MODES)('%s: one-hot ids (forwardIds: rows looked up inside the loop, scatter-added in backward) equal the per-step gather path', (mode) => {
+    const [T, B, V, H] = [6, 5, 7, 5];
+    const layer = make(mode, { inputSize: V, hiddenSize: H, numLayers: 2, bidirectional: true, seed: 20 });
+    const ids = Array.from({ length: T * B }, (_, i) => (i * 3 + (i >> 2)) % V); // repeats: several rows add into one table row
+    const h0 = normal([4, B, H], 0, 0.5, { rng: new Rng(21), dtype: 'float32' });
+    const c0 = mode === 'lstm' ? normal([4, B, H], 0, 0.5, { rng: new Rng(22), dtype: 'float32' }) : undefined;
+    const lengths = [6, 0, 3, 6, 1];
+    const f = (sequence: boolean) => {
+      const was = setSequenceKernels(sequence);
+      try {
+        const params = layer.parameters();
+        const w = params.map((p) => p.value);
+        const leaves = [h0, ...(c0 ? [c0] : []), ...w];
+        const { value, grads, tape } = valueAndGrad((ls: Tensor[]) => {
+          ls.slice(c0 ? 2 : 1).forEach((v, i) => (params[i].value = v));
+          const r = layer.forwardIds(ids, [T, B], { h0: ls[0], c0: c0 ? ls[1] : undefined, lengths });
+          const rng = new Rng(23);
+          return [r.output, r.hN].map((o) => ad.sum(ad.mul(o, normal(o.shape, 0, 1, { rng, dtype: o.dtype })))).reduce((a, b) => ad.add(a, b));
+        })(leaves);
+        params.forEach((p, i) => (p.value = w[i]));
+        return { all: [Float32Array.from(value.toFlatArray()), ...grads.map((g) => Float32Array.from(g.toFlatArray()))], ops: tape.entries.map((e) => e.op) };
+      } finally {
+        setSequenceKernels(was);
+      }
+    };
+    const a = f(true), b = f(false);
+    expect(a.ops).not.toContain('gather'); // the lookup happens inside recurrentSequence
+    expect(b.ops).toContain('gather');
+    expect(maxRelErr(a.all, b.all)).toBeLessThan(tolerance(T, B, H));
+    expect(layer.parameters()[0].name).toMatch(/weight_ih_l0/);
+    const wih = a.all[1 + (c0 ? 2 : 1)]; // after the value and the state gradients
+    expect(wih.length).toBe(GATESOF[mode] * H * V);
+    expect(wih.some((g) => g !== 0)).toBe(true); // weight_ih_l0 gets its gradient through the table
   });
 
   test.each(MODES)('%s: any row split (1, 2, 3 parts) gives the same bits', (mode) => {

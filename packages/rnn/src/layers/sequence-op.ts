@@ -36,6 +36,12 @@ export interface SeqAttrs {
    * Absent: true.
    */
   save?: boolean;
+  /**
+   * One-hot input: ids [T·B] (time-major) and inputs[0] is the table [I, G·H] (= W_ihᵀ + bias)
+   * whose rows ids[t·B + b] are xp[t, b] — gathered per step inside the loop instead of as a
+   * [T, B, G·H] block, and scatter-added into the table's adjoint in backward.
+   */
+  ids?: Int32Array | null;
 }
 
 const actWidth = (kind: CellKind, H: number): number => (kind === 'gru' ? 4 * H : GATES[kind] * H);
@@ -74,11 +80,22 @@ function check(inputs: readonly Tensor[], a: SeqAttrs) {
   const c0 = nState === 2 ? inputs[2] : null;
   const whh = inputs[1 + nState];
   const bhh = hasB ? inputs[2 + nState] : null;
-  if (xp.rank !== 3) throw new TensorError(op, `xp must be [T, B, G·H], got ${shapeStr(xp.shape)}`);
-  const [T, B, GH] = xp.shape;
+  let T: number, B: number, GH: number;
+  if (a.ids) {
+    if (xp.rank !== 2) throw new TensorError(op, `with ids, inputs[0] is the table [I, G·H], got ${shapeStr(xp.shape)}`);
+    if (h0.rank !== 2) throw new TensorError(op, `h0 ${shapeStr(h0.shape)} must be [B, H]`);
+    B = h0.shape[0];
+    T = a.ids.length / B;
+    GH = xp.shape[1];
+    if (!Number.isInteger(T) || T < 1) throw new TensorError(op, `${a.ids.length} ids are not T·B for B = ${B}`);
+    for (let i = 0; i < a.ids.length; i++) if (!(a.ids[i] >= 0 && a.ids[i] < xp.shape[0])) throw new TensorError(op, `ids[${i}] = ${a.ids[i]} is not a row of the table ${shapeStr(xp.shape)}`);
+  } else {
+    if (xp.rank !== 3) throw new TensorError(op, `xp must be [T, B, G·H], got ${shapeStr(xp.shape)}`);
+    [T, B, GH] = xp.shape;
+  }
   if (h0.rank !== 2 || h0.shape[0] !== B) throw new TensorError(op, `h0 ${shapeStr(h0.shape)} must be [B, H] with B = ${B}`);
   const H = h0.shape[1];
-  if (GH !== G * H) throw new TensorError(op, `xp ${shapeStr(xp.shape)} must be [T, B, ${G}·H] for h0 ${shapeStr(h0.shape)}`);
+  if (GH !== G * H) throw new TensorError(op, `xp ${shapeStr(xp.shape)} must be [${a.ids ? 'I' : 'T, B'}, ${G}·H] for h0 ${shapeStr(h0.shape)}`);
   if (c0 && (c0.rank !== 2 || c0.shape[0] !== B || c0.shape[1] !== H)) throw new TensorError(op, `c0 ${shapeStr(c0.shape)} must match h0 ${shapeStr(h0.shape)}`);
   if (whh.rank !== 2 || whh.shape[0] !== GH || whh.shape[1] !== H) throw new TensorError(op, `whh ${shapeStr(whh.shape)} must be [${GH}, ${H}]`);
   if (bhh && (bhh.rank !== 1 || bhh.shape[0] !== GH)) throw new TensorError(op, `bhh ${shapeStr(bhh.shape)} must be [${GH}]`);
@@ -87,15 +104,26 @@ function check(inputs: readonly Tensor[], a: SeqAttrs) {
   return { T, B, H, GH, xp, h0, c0, whh, bhh };
 }
 
+/** [T, B, G·H] ← rows ids[t·B + b] of the table [I, G·H]. */
+function gatherRows(table: Tensor, ids: Int32Array, shape: [number, number, number]): Tensor {
+  const tc = table.contiguous();
+  const GH = shape[2];
+  const out = Tensor.empty(shape, table.dtype);
+  for (let r = 0; r < ids.length; r++) out.data.set(tc.data.subarray(tc.offset + ids[r] * GH, tc.offset + (ids[r] + 1) * GH), r * GH);
+  return out;
+}
+
 export const recurrentSequenceOp: OpDef<SeqAttrs> = {
   name: 'recurrentSequence',
   forward: (inputs, attrs) => {
     const { kind, reverse, lengths } = attrs;
-    const { T, B, H, GH, xp, h0, c0, whh, bhh } = check(inputs, attrs);
-    const dtype = xp.dtype;
+    const { T, B, H, GH, h0, c0, whh, bhh } = check(inputs, attrs);
+    const dtype = h0.dtype;
     // float32 on the wasm backend (shared arena): the whole loop in one wasm call per thread
     const rk = dtype === 'float32' ? recurrence() : null;
     if (rk) return forwardWasm(rk, inputs, attrs, T, B, H);
+    // one-hot ids on the JS-driven loop: the rows gathered into a [T, B, G·H] block first
+    const xp = attrs.ids ? gatherRows(inputs[0], attrs.ids, [T, B, GH]) : inputs[0];
     const W = actWidth(kind, H);
     const BH = B * H;
     // GRU's gate kernel reads xp in place: a copy into the arena when it lives elsewhere (a gather's output)
@@ -266,14 +294,25 @@ export const recurrentSequenceOp: OpDef<SeqAttrs> = {
     // dxp in real time order
     const src = DX ?? DA;
     let dxp: Tensor | null = null;
-    if (needs[0]) {
+    if (needs[0] && attrs.ids) {
+      // one-hot: d table[ids[t·B + b]] += dxp[t, b], rows in processing order
+      const dT = acc(0);
+      const ids = attrs.ids;
+      for (let i = 0; i < T; i++) {
+        const t = reverse ? T - 1 - i : i;
+        for (let b = 0; b < B; b++) {
+          const q = dT.offset + ids[t * B + b] * GH, r = (i * B + b) * GH;
+          for (let j = 0; j < GH; j++) dT.data[q + j] += src.data[r + j];
+        }
+      }
+    } else if (needs[0]) {
       // a JS-heap copy: the arena blocks DA/DX go back below, so arena use stays flat per step
       dxp = Tensor.empty([T, B, GH], dtype);
       const BG = B * GH;
       if (!reverse) dxp.data.set(src.data.subarray(0, T * BG));
       else for (let i = 0; i < T; i++) dxp.data.set(src.data.subarray(i * BG, (i + 1) * BG), (T - 1 - i) * BG);
     }
-    const res: (Tensor | null | typeof ACCUMULATED)[] = [dxp];
+    const res: (Tensor | null | typeof ACCUMULATED)[] = [needs[0] && attrs.ids ? ACCUMULATED : dxp];
     const dh0 = needs[1] ? Tensor.empty([B, H], dtype) : null;
     if (dh0) dh0.data.set(dh);
     res.push(dh0);

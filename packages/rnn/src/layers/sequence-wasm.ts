@@ -83,9 +83,12 @@ export function forwardWasm(r: Recurrence, inputs: readonly Tensor[], a: SeqAttr
   const TC = save && lstm ? transientEmpty([T, B, H], 'float32') : null;
   const sRing = save ? T + 1 : 2, actRing = save ? T : 1;
   const copies: Copy[] = [];
+  const ids = a.ids ?? null;
   const c: RecurrenceCall = {
     kind, T, B, H, reverse,
-    xp: place(xp, 'xp', copies),
+    xp: place(xp, ids ? 'table' : 'xp', copies), // with ids: the table [I, G·H]
+    ids: ids ? block('ids', 4 * T * B) : 0,
+    xg: ids ? block('xg', 4 * B * GH) : 0,
     pW: block('pW', 4 * r.packedFloats(H, GH)),
     S: S ? addr(S) : block('S', 4 * 2 * BH), sRing,
     act: act ? addr(act) : lstm || gru ? block('act', 4 * B * W) : 0, actRing,
@@ -100,6 +103,7 @@ export function forwardWasm(r: Recurrence, inputs: readonly Tensor[], a: SeqAttr
   const heap = r.heap(); // after every allocation
   for (const cp of copies) cp(heap);
   if (lengths) new Int32Array(heap.buffer, c.lengths, B).set(lengths);
+  if (ids) new Int32Array(heap.buffer, c.ids!, T * B).set(ids);
   const h = h0.contiguous();
   heap.set(h.data.subarray(h.offset, h.offset + BH), c.S >> 2);
   if (c0) {
@@ -149,6 +153,10 @@ export function backwardWasm(
   };
   const wAt = place(whh, 'whh', copies);
   const dbAt = gru && needs[wk + 1] ? block('db', 4 * GH) : 0;
+  const ids = a.ids ?? null;
+  const I = ids && needs[0] ? acc(0).shape[0] : 0;
+  const idsP = ids && needs[0] ? block('idsP', 4 * T * B) : 0; // ids in processing order
+  const dTable = ids && needs[0] ? block('dTable', 4 * I * GH) : 0;
   const heap = r.heap();
   for (const cp of copies) cp(heap);
   if (lengths) new Int32Array(heap.buffer, c.lengths, B).set(lengths);
@@ -161,7 +169,20 @@ export function backwardWasm(
   r.packB(wAt >> 2, H, 1, GH, H, c.pW); // B(k, n) = W_hh[k, n]
   r.backward(c, partsOverride ?? undefined);
   const res: (Tensor | null | typeof ACCUMULATED)[] = [];
-  if (needs[0]) {
+  if (needs[0] && ids) {
+    // one-hot input: d table[ids[t·B + b]] += dxp[t, b], rows in processing order (one wasm loop)
+    const P = new Int32Array(heap.buffer, idsP, T * B);
+    for (let i = 0; i < T; i++) {
+      const t = reverse ? T - 1 - i : i;
+      for (let b = 0; b < B; b++) P[i * B + b] = ids[t * B + b];
+    }
+    const dT = acc(0);
+    const d = dT.data as Float32Array;
+    heap.set(d.subarray(dT.offset, dT.offset + I * GH), dTable >> 2);
+    r.scatterAdd(T * B, GH, idsP, gru ? c.DX : c.DA, dTable);
+    d.set(heap.subarray(dTable >> 2, (dTable >> 2) + I * GH), dT.offset);
+    res.push(ACCUMULATED);
+  } else if (needs[0]) {
     // dxp in real time order (DX for GRU, whose dxp differs from dp)
     const src = (gru ? c.DX : c.DA) >> 2;
     const dxp = Tensor.empty([T, B, GH], 'float32');

@@ -22,8 +22,11 @@ export interface RecurrenceCall {
   B: number;
   H: number;
   reverse: boolean;
-  /** xp [T,B,G·H] (real time order); forward only. */
+  /** xp [T,B,G·H] (real time order), or with `ids` the table [I, G·H] whose rows ids[t, b] are xp_t; forward only. */
   xp: number;
+  /** One-hot input: int32 ids [T,B] (real time order), and a [B, G·H] block the rows are gathered into per step; 0 otherwise. */
+  ids?: number;
+  xg?: number;
   /** W_hhᵀ packed as the [H, G·H] B operand (forward) or W_hh as the [G·H, H] one (backward): packB's layout. */
   pW: number;
   /** States [sRing,B,H] (slot i = the state before step i mod sRing), LSTM cells C likewise. */
@@ -57,6 +60,8 @@ export interface Recurrence {
   packedFloats(K: number, N: number): number;
   /** dst[j] += Σ_r src[r·cols + j] over rows r in order (byte addresses, contiguous). */
   colSum(rows: number, cols: number, src: number, dst: number): void;
+  /** scatterAdd(n, cols, ids, src, dst): dst[ids[r]·cols + j] += src[r·cols + j], r = 0…n−1 in order (byte addresses; ids int32). */
+  scatterAdd(n: number, cols: number, ids: number, src: number, dst: number): void;
   /** Threads a call runs on now. */
   threads(): number;
   /** A Float32Array over the whole arena as it is now (take it after the call's allocations). */
@@ -70,6 +75,7 @@ interface Instance {
   seqBackward: Fn;
   packB: Fn;
   colSum: Fn;
+  scatterAdd: Fn;
 }
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
@@ -90,7 +96,7 @@ export function recurrence(): Recurrence | null {
     try {
       const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly as WasmApi;
       const ex = new api.Instance(new api.Module(recurrenceModuleBytes({ fma, shared: true })), { env: { memory: arenaMemory() } }).exports;
-      inst = { fma, seqForward: ex.seqForward as Fn, seqBackward: ex.seqBackward as Fn, packB: ex.packB as Fn, colSum: ex.colSum as Fn };
+      inst = { fma, seqForward: ex.seqForward as Fn, seqBackward: ex.seqBackward as Fn, packB: ex.packB as Fn, colSum: ex.colSum as Fn, scatterAdd: ex.scatterAdd as Fn };
     } catch (e) {
       failed = String(e); // the JS-driven loop stays correct
       return null;
@@ -121,6 +127,7 @@ function run(fn: 0 | 1, c: RecurrenceCall, parts: number | undefined): void {
   I[D.XP] = c.xp; I[D.PW] = c.pW; I[D.S] = c.S; I[D.S_RING] = c.sRing; I[D.ACT] = c.act; I[D.ACT_RING] = c.actRing;
   I[D.C] = c.C; I[D.TC] = c.TC; I[D.BHH] = c.bhh; I[D.LENS] = c.lengths; I[D.OUT] = c.out;
   I[D.DOUT] = c.dOut; I[D.CARRY] = c.carry; I[D.DA] = c.DA; I[D.DX] = c.DX; I[D.PARTS] = P;
+  I[D.IDS] = c.ids ?? 0; I[D.XG] = c.xg ?? 0;
   for (let p = 0; p <= P; p++) I[D.ROWS + p] = starts[p];
   const M = starts[1] - starts[0]; // the largest part
   const K = G * c.H; // A operands: h [·, H] forward, da [·, G·H] backward
@@ -142,6 +149,7 @@ const api: Recurrence = {
   packB: (bBase, rsB, csB, K, N, dst) => (inst as Instance).packB(bBase, rsB, csB, K, N, dst),
   packedFloats: (K, N) => packedBFloats(K, N),
   colSum: (rows, cols, src, dst) => (inst as Instance).colSum(rows, cols, src, dst),
+  scatterAdd: (n, cols, ids, src, dst) => (inst as Instance).scatterAdd(n, cols, ids, src, dst),
   threads: () => taskThreads(),
   heap: () => new Float32Array(arenaMemory().buffer),
 };

@@ -18,7 +18,9 @@ import { vadd } from './vmath';
  * Every operand is float32 at a byte address; the arguments are read from a descriptor of
  * int32 words in memory (D below), written by the caller before the call:
  *
- *   forward  seqForward(desc, part, pA, spill), step i = 0…T−1 at real time t = rev ? T−1−i : i
+ *   forward  seqForward(desc, part, pA, spill), step i = 0…T−1 at real time t = rev ? T−1−i : i;
+ *     xp_t is rows t of xp [T,B,G·H], or with IDS (int32 [T,B]: one-hot input) rows ids[t, b]
+ *     of the table at XP ([I, G·H] = W_ihᵀ + bias), gathered per step into XG [B,G·H]
  *     a ← h·W_hhᵀ (beta 0; GRU: 3H columns of a 4H-wide act row), then the gate kernel, which
  *     adds xp_t (LSTM, Elman) or b_hh (GRU) itself; rows past their length are frozen
  *     (h_{i+1} = h_i, c too) and their output row is 0; out[t] ← h_{i+1}.
@@ -37,7 +39,7 @@ import { vadd } from './vmath';
 /** Descriptor words (int32 index). Kinds: 0 Elman tanh, 1 Elman relu, 2 LSTM, 3 GRU. */
 export const D = {
   KIND: 0, T: 1, B: 2, H: 3, REV: 4, XP: 5, PW: 6, S: 7, S_RING: 8, ACT: 9, ACT_RING: 10, C: 11, TC: 12, BHH: 13,
-  LENS: 14, OUT: 15, DOUT: 16, CARRY: 17, DA: 18, DX: 19, PARTS: 20, ROWS: 21,
+  LENS: 14, OUT: 15, DOUT: 16, CARRY: 17, DA: 18, DX: 19, IDS: 20, XG: 21, PARTS: 22, ROWS: 23,
 } as const;
 /** Most parts a call can be cut into (ROWS holds PARTS + 1 row starts). */
 export const MAX_PARTS = 16;
@@ -48,6 +50,7 @@ const [LSTM_FWD, GRU_FWD, RNN_FWD, LSTM_BWD, GRU_BWD, RNN_BWD] = [6, 7, 8, 9, 10
 const SEQ_FORWARD = 12;
 const SEQ_BACKWARD = 13;
 const COL_SUM = 14;
+const SCATTER_ADD = 15;
 
 /** Declares the i32 locals the loops use, reading the descriptor fields into them. */
 function prologue(f: Func, desc: number, part: number) {
@@ -100,9 +103,10 @@ function seqForward(): Func {
   const L = v.L;
   const [xp, pW, out, bhh, i, t, b] = [L(), L(), L(), L(), L(), L(), L()];
   const [hPrev, hNext, sFirst, sEnd, sStep, cPrev, cNext, cFirst, cEnd] = Array.from({ length: 9 }, L);
-  const [aRow, aFirst, aEnd, aStep, tcRow, tcFirst, tcEnd, xRow, oRow] = Array.from({ length: 9 }, L);
+  const [aRow, aFirst, aEnd, aStep, tcRow, tcFirst, tcEnd, xRow, oRow, ids, xg] = Array.from({ length: 11 }, L);
   f.if(lt(i32(0), get(v.nr)), () => {
     f.set(xp, v.field(D.XP)).set(pW, v.field(D.PW)).set(out, v.field(D.OUT)).set(bhh, v.field(D.BHH));
+    f.set(ids, v.field(D.IDS)).set(xg, v.field(D.XG));
     const rowOff = mul(get(v.r0), get(v.H4));
     f.set(sStep, mul(get(v.B), get(v.H4)));
     f.set(sFirst, add(v.field(D.S), rowOff)).set(sEnd, add(get(sFirst), mul(v.field(D.S_RING), get(sStep))));
@@ -117,7 +121,22 @@ function seqForward(): Func {
     f.loop((steps) => {
       f.set(t, select(sub(sub(get(v.T), i32(1)), get(i)), get(i), get(v.rev)));
       const tRow = add(mul(get(t), get(v.B)), get(v.r0)); // row (t, r0) of a [T,B,·] block
-      f.set(xRow, add(get(xp), mul(mul(tRow, get(v.GH)), i32(4))));
+      const GH4 = (): Expr => mul(get(v.GH), i32(4));
+      f.if(
+        get(ids),
+        () => {
+          // one-hot input: xg[r0 + b] ← table[ids[t, r0 + b]]  (this part's rows only)
+          f.set(xRow, add(get(xg), mul(get(v.r0), GH4())));
+          f.set(b, i32(0));
+          f.loop((rows) => {
+            const id = i32load(add(get(ids), shl(add(tRow, get(b)), i32(2))));
+            f.run(memcopy(add(get(xRow), mul(get(b), GH4())), add(get(xp), mul(id, GH4())), GH4()));
+            f.set(b, add(get(b), i32(1)));
+            f.brIf(rows, lt(get(b), get(v.nr)));
+          });
+        },
+        () => void f.set(xRow, add(get(xp), mul(tRow, GH4()))),
+      );
       f.if(
         eq(get(v.kind), i32(2)),
         () => {
@@ -240,12 +259,32 @@ function colSum(): Func {
   return f;
 }
 
+/** scatterAdd(n, cols, ids, src, dst): dst[ids[r]·cols + j] += src[r·cols + j] for r < n in order (byte addresses; ids int32). */
+function scatterAdd(): Func {
+  const f = new Func([I32, I32, I32, I32, I32]);
+  const [n, cols, ids, src, dst] = [0, 1, 2, 3, 4];
+  const [r, pd, ps, c4] = [f.local(I32), f.local(I32), f.local(I32), f.local(I32)];
+  f.set(c4, shl(get(cols), i32(2)));
+  f.if(lt(i32(0), get(n)), () => {
+    f.set(r, i32(0)).set(ps, get(src));
+    f.loop((rows) => {
+      f.set(pd, add(get(dst), mul(i32load(add(get(ids), shl(get(r), i32(2)))), get(c4))));
+      rowLoop(f, i32(1), get(cols), [], (io) => io.store(pd, undefined, vadd(io.load(pd), io.load(ps))));
+      f.set(ps, add(get(ps), get(c4)));
+      f.set(r, add(get(r), i32(1)));
+      f.brIf(rows, lt(get(r), get(n)));
+    });
+  });
+  return f;
+}
+
 /**
  * The module: sgemm's functions (./sgemm.ts, same micro-kernel as the backend's for `fma`),
- * the gate kernels, and seqForward, seqBackward, colSum, packB as exports.
+ * the gate kernels, and seqForward, seqBackward, colSum, scatterAdd, packB as exports.
  */
 export function recurrenceModuleBytes(opts: { fma: boolean; shared: boolean }): Uint8Array {
-  const funcs = [...sgemmFuncs(opts.fma), ...recurrenceGateFuncs(), seqForward(), seqBackward(), colSum()];
-  if (funcs.length !== COL_SUM + 1) throw new Error('recurrence module: function indices out of step');
-  return encodeModule(funcs, { seqForward: SEQ_FORWARD, seqBackward: SEQ_BACKWARD, colSum: COL_SUM, packB: PACK_B_ALL }, 1, { shared: opts.shared, maxPages: 65536 });
+  const funcs = [...sgemmFuncs(opts.fma), ...recurrenceGateFuncs(), seqForward(), seqBackward(), colSum(), scatterAdd()];
+  if (funcs.length !== SCATTER_ADD + 1) throw new Error('recurrence module: function indices out of step');
+  const exports = { seqForward: SEQ_FORWARD, seqBackward: SEQ_BACKWARD, colSum: COL_SUM, scatterAdd: SCATTER_ADD, packB: PACK_B_ALL };
+  return encodeModule(funcs, exports, 1, { shared: opts.shared, maxPages: 65536 });
 }
