@@ -38,11 +38,11 @@ interface Weights {
 /**
  * One direction of one layer through the sequence op: the input projection for all T steps
  * as one GEMM (or, for one-hot input, one row gather from W_ihᵀ + bias), then the recurrence.
- * masks: the layer's per-step [B, 1] length masks (prefix ones), turned back into lengths.
+ * lengths: the examples' valid lengths [B] (checked by the layer), or null.
  */
 export function runDirectionSequence(
   kind: CellKind, seq: Tensor | null, ids: ArrayLike<number> | null, T: number, B: number,
-  w: Weights, reverse: boolean, state0: CellState, masks: Tensor[] | null,
+  w: Weights, reverse: boolean, state0: CellState, lengths: Int32Array | null,
 ): { output: Tensor; final: CellState } {
   const GH = w.wih.shape[0];
   // as the per-step path: LSTM and RNN fold b_hh into the projection's bias; GRU keeps it inside
@@ -60,14 +60,6 @@ export function runDirectionSequence(
     } else xp = ad.reshape(ad.gather(table, Int32Array.from(ids)), [T, B, GH]);
   } else {
     xp = ad.reshape(ad.linear(ad.reshape(seq!, [T * B, seq!.shape[2]]), w.wih, bias), [T, B, GH]);
-  }
-  let lengths: Int32Array | null = null;
-  if (masks) {
-    lengths = new Int32Array(B);
-    for (let t = 0; t < T; t++) {
-      const m = masks[t].toFlatArray();
-      for (let b = 0; b < B; b++) if (m[b] !== 0) lengths[b]++;
-    }
   }
   // (a view stays as it is: Tensor.contiguous() would copy it off the tape; the op reads any layout)
   const inputs = [idRows ? xp : xp.contiguous(), ...state0, w.whh, ...(kind === 'gru' && w.bhh ? [w.bhh] : [])];
