@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { DType, Rng, Tensor, arenaStats, backendInfo, normal, recurrence, setBackend, setThreads } from '@unfold/tensor';
 import * as ad from '@unfold/autodiff';
 import { OpDef, noGrad, valueAndGrad } from '@unfold/autodiff';
@@ -100,6 +101,41 @@ const tolerance = (T: number, B: number, H: number): number => T * (2 * H + T * 
       expect(maxRelErr(a.values, b.values)).toBeLessThan(tolerance(T, B, H));
       expect(maxRelErr(a.grads, b.grads)).toBeLessThan(tolerance(T, B, H));
     });
+  });
+
+  test('property: random modes, shapes (T 1–6, B 1–9, H 1–9), layers, directions, lengths, bias, parts', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...MODES), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 2 }), fc.boolean(), fc.boolean(), fc.boolean(), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 1000 }),
+        (mode, T, B, I, H, L, bi, masked, bias, parts, seed) => {
+          const layer = make(mode, { inputSize: I, hiddenSize: H, numLayers: L, bidirectional: bi, bias, seed });
+          const { x, h0, c0 } = inputs(mode, T, B, I, H, L * (bi ? 2 : 1), seed + 1);
+          const r = new Rng(seed + 2);
+          const lengths = masked ? Array.from({ length: B }, () => r.int(0, T + 1)) : undefined;
+          setSequenceParts(parts);
+          try {
+            const a = run(layer, x, h0, c0, lengths, true, seed);
+            const b = run(layer, x, h0, c0, lengths, false, seed);
+            expect(maxRelErr(a.values, b.values)).toBeLessThan(tolerance(T, B, H));
+            expect(maxRelErr(a.grads, b.grads)).toBeLessThan(tolerance(T, B, H));
+          } finally {
+            setSequenceParts(null);
+          }
+        },
+      ),
+      { numRuns: 40, seed: 161 },
+    );
+  });
+
+  test('H = 260 > KC = 256: the recurrent GEMMs take two K slices (forward K = H, backward K = 4H)', () => {
+    const [T, B, I, H] = [3, 5, 2, 260];
+    const layer = make('lstm', { inputSize: I, hiddenSize: H, seed: 30 });
+    const { x, h0, c0 } = inputs('lstm', T, B, I, H, 1, 31);
+    const a = run(layer, x, h0, c0, [3, 1, 0, 2, 3], true, 32);
+    const b = run(layer, x, h0, c0, [3, 1, 0, 2, 3], false, 32);
+    expect(maxRelErr(a.values, b.values)).toBeLessThan(tolerance(T, B, H));
+    expect(maxRelErr(a.grads, b.grads)).toBeLessThan(tolerance(T, B, H));
   });
 
   test.each(MODES)('%s: one-hot ids (forwardIds: rows looked up inside the loop, scatter-added in backward) equal the per-step gather path', (mode) => {
