@@ -283,6 +283,17 @@ function scatterAdd(): Func {
  * the gate kernels, and seqForward, seqBackward, colSum, scatterAdd, packB as exports.
  */
 export function recurrenceModuleBytes(opts: { fma: boolean; shared: boolean }): Uint8Array {
+  // emitted once per variant (~30 KB; tens of ms cold): the caller's instance and the pool's workers share the bytes
+  const key = `${opts.fma}/${opts.shared}`;
+  const hit = emitted.get(key);
+  if (hit) return hit;
+  const bytes = emit(opts);
+  emitted.set(key, bytes);
+  return bytes;
+}
+const emitted = new Map<string, Uint8Array>();
+
+function emit(opts: { fma: boolean; shared: boolean }): Uint8Array {
   const funcs = [...sgemmFuncs(opts.fma), ...recurrenceGateFuncs(), seqForward(), seqBackward(), colSum(), scatterAdd()];
   if (funcs.length !== SCATTER_ADD + 1) throw new Error('recurrence module: function indices out of step');
   const exports = { seqForward: SEQ_FORWARD, seqBackward: SEQ_BACKWARD, colSum: COL_SUM, scatterAdd: SCATTER_ADD, packB: PACK_B_ALL };
