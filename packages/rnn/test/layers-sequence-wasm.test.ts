@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { DType, Rng, Tensor, arenaStats, backendInfo, normal, recurrence, setBackend, setThreads } from '@unfold/tensor';
 import * as ad from '@unfold/autodiff';
 import { OpDef, noGrad, valueAndGrad } from '@unfold/autodiff';
-import { GRU, LSTM, RecurrentLayer, RecurrentOptions, SeqAttrs, SimpleRNN, recurrentSequenceOp, setSequenceKernels } from '@unfold/rnn';
-import { sequenceWorkspace, setSequenceParts } from '../src/layers/sequence-wasm';
+import { GRU, LSTM, RecurrentLayer, RecurrentOptions, SeqAttrs, SimpleRNN, recurrentSequenceOp, releaseSequenceWorkspace, sequenceWorkspace, setSequenceKernels } from '@unfold/rnn';
+import { setSequenceParts } from '../src/layers/sequence-wasm';
 import { Mode } from './layers-torchref';
 
 // The whole-sequence op on the wasm recurrence kernels (one wasm call per thread for all T
@@ -244,6 +244,12 @@ const tolerance = (T: number, B: number, H: number): number => T * (2 * H + T * 
     const was = setSequenceKernels(false);
     expect(maxRelErr(r, infer(layer, big.x, big.h0, big.c0, undefined))).toBeLessThan(tolerance(40, 16, 8));
     setSequenceKernels(was);
+    // given back: the arena holds less, and the next call makes the blocks again with the same result
+    const held = arenaStats().liveBytes;
+    releaseSequenceWorkspace();
+    expect(sequenceWorkspace().blocks).toBe(0);
+    expect(arenaStats().liveBytes).toBeLessThan(held);
+    expect(infer(layer, big.x, big.h0, big.c0, undefined)).toEqual(r);
   });
 
   test('a call run with save: false cannot be differentiated (a named error, not wrong numbers)', () => {
