@@ -15,6 +15,7 @@ export { RecurrentLayer, SimpleRNN, LSTM, GRU, RecurrentInput, RecurrentOutput, 
 export { RecurrentOptions, RecurrentInit } from './layers/options';
 export { ExtendedOptions, Activation, MergeMode, Regularizer, ACTIVATIONS, MERGE_MODES } from './layers/extended';
 export { setSequenceKernels } from './layers/sequence';
+export { releaseSequenceWorkspace, sequenceWorkspace } from './layers/sequence-wasm';
 export { recurrentSequenceOp, SeqAttrs } from './layers/sequence-op';
 export { CharRNN, CharRNNOptions, CharState, CellName, CELL_NAMES, detachState } from './models/charRnn';
 export { sampleIds, drawFrom, SampleOptions } from './models/sample';

@@ -22,3 +22,4 @@ export { ArenaStats, WasmStorage, arenaStats, arenaAlloc, arenaFree, setArenaLim
 export { residentEmpty, toResident, isResident, transientEmpty, residentPays } from './wasm/resident';
 export { GateKernels } from './wasm/gates';
 export { gateKernels, stage, expWasm } from './wasm/gate-kernels';
+export { Recurrence, RecurrenceCall, RecurrenceKind, recurrence } from './wasm/recurrence-run';

@@ -245,7 +245,10 @@ export class RecurrentLayer extends Module {
     // Zero the padding before anything reads it: garbage there (NaN, ±Inf) would otherwise
     // reach the parameter gradients, since the masked steps' adjoint 0 times NaN is NaN.
     if (mask && seq) seq = ad.where(mask, seq, zeros([], this.dtype));
-    const masks = mask ? Array.from({ length: T }, (_, t) => mask.slice(t)) : null; // [B, 1] per step
+    // the whole-sequence op takes the lengths themselves; the per-step path a [B, 1] mask per step
+    const sequence = sequenceKernelsApply(this.usesFusedKernels);
+    const lengths = input.lengths === undefined ? null : Int32Array.from(input.lengths);
+    const masks = mask && !sequence ? Array.from({ length: T }, (_, t) => mask.slice(t)) : null;
     const step = cellStep(this.kind, this.usesFusedKernels);
     const ext = needsComposed(this.kind, this.ext) ? extendedStep(this.kind, this.ext) : null;
 
@@ -266,7 +269,9 @@ export class RecurrentLayer extends Module {
           const extras = { whr: w.whr ?? null, mask };
           dirStep = (xp, st, whh, bhh) => ext(xp, st, whh, bhh, extras);
         }
-        const r = this.runDirection(seq, k === 0 ? onehot : null, T, B, w, d === 1, state0, masks, dirStep);
+        const r = sequence
+          ? runDirectionSequence(this.kind, seq, k === 0 && onehot ? onehot.ids : null, T, B, w, d === 1, state0, lengths)
+          : this.runDirection(seq, k === 0 ? onehot : null, T, B, w, d === 1, state0, masks, dirStep);
         outs.push(r.output);
         r.final.forEach((f, j) => finals[j].push(f));
       }
@@ -282,12 +287,11 @@ export class RecurrentLayer extends Module {
     return res;
   }
 
+  /** The per-step path of one direction (one cell record per step); run() sends the layer to the sequence op instead when sequence.ts allows. */
   private runDirection(
     seq: Tensor | null, onehot: { ids: ArrayLike<number> } | null, T: number, B: number,
     w: DirectionWeights, reverse: boolean, state0: CellState, masks: Tensor[] | null, step: ReturnType<typeof cellStep>,
   ) {
-    // one `recurrentSequence` record for the whole direction unless per-step records are needed (sequence.ts)
-    if (sequenceKernelsApply(this.usesFusedKernels)) return runDirectionSequence(this.kind, seq, onehot ? onehot.ids : null, T, B, w, reverse, state0, masks);
     const GH = w.wih.shape[0];
     // LSTM and RNN add b_hh to the same pre-activation as b_ih: both are added here, once for all
     // T steps, and the cell step gets no bias (GRU cannot: b_hn sits inside r ⊙ (h W_hnᵀ + b_hn)).

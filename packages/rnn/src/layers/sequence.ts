@@ -1,4 +1,4 @@
-import { Tensor, withPackedOperand } from '@unfold/tensor';
+import { Tensor, recurrence, withPackedOperand } from '@unfold/tensor';
 import * as ad from '@unfold/autodiff';
 import { activeTape, apply } from '@unfold/autodiff';
 import { CellKind, CellState } from '../cells/spec';
@@ -38,36 +38,40 @@ interface Weights {
 /**
  * One direction of one layer through the sequence op: the input projection for all T steps
  * as one GEMM (or, for one-hot input, one row gather from W_ihᵀ + bias), then the recurrence.
- * masks: the layer's per-step [B, 1] length masks (prefix ones), turned back into lengths.
+ * lengths: the examples' valid lengths [B] (checked by the layer), or null.
  */
 export function runDirectionSequence(
   kind: CellKind, seq: Tensor | null, ids: ArrayLike<number> | null, T: number, B: number,
-  w: Weights, reverse: boolean, state0: CellState, masks: Tensor[] | null,
+  w: Weights, reverse: boolean, state0: CellState, lengths: Int32Array | null,
 ): { output: Tensor; final: CellState } {
   const GH = w.wih.shape[0];
   // as the per-step path: LSTM and RNN fold b_hh into the projection's bias; GRU keeps it inside
   const fold = kind !== 'gru' && w.bhh !== null;
   const bias = fold && w.bih ? ad.add(w.bih, w.bhh!) : fold ? w.bhh : w.bih; // [G·H]
-  let xp: Tensor; // [T, B, G·H]
+  // float32 on the wasm recurrence kernels: one-hot rows are looked up inside the loop (attrs.ids)
+  const wasm = w.whh.dtype === 'float32' && recurrence() !== null;
+  let xp: Tensor; // [T, B, G·H], or with ids the table [I, G·H]
+  let idRows: Int32Array | null = null;
   if (ids) {
     const table = bias ? ad.add(ad.permute(w.wih, [1, 0]), bias) : ad.permute(w.wih, [1, 0]); // [I, G·H]
-    xp = ad.reshape(ad.gather(table, Int32Array.from(ids)), [T, B, GH]);
+    if (wasm) {
+      xp = table;
+      idRows = Int32Array.from(ids);
+    } else xp = ad.reshape(ad.gather(table, Int32Array.from(ids)), [T, B, GH]);
   } else {
     xp = ad.reshape(ad.linear(ad.reshape(seq!, [T * B, seq!.shape[2]]), w.wih, bias), [T, B, GH]);
   }
-  let lengths: Int32Array | null = null;
-  if (masks) {
-    lengths = new Int32Array(B);
-    for (let t = 0; t < T; t++) {
-      const m = masks[t].toFlatArray();
-      for (let b = 0; b < B; b++) if (m[b] !== 0) lengths[b]++;
-    }
-  }
-  const inputs = [xp.contiguous(), ...state0, w.whh, ...(kind === 'gru' && w.bhh ? [w.bhh] : [])];
+  // (a view stays as it is: Tensor.contiguous() would copy it off the tape; the op reads any layout)
+  const inputs = [idRows ? xp : xp.contiguous(), ...state0, w.whh, ...(kind === 'gru' && w.bhh ? [w.bhh] : [])];
   if (kind === 'gru' && !w.bhh) {
     // the op takes b_hh for GRU: a constant zero bias when the layer has none
     inputs.push(Tensor.empty([GH], w.whh.dtype));
   }
-  const outs = withPackedOperand(w.whh, true, () => apply(recurrentSequenceOp, inputs, { kind, reverse, lengths }));
+  // recorded exactly when apply() will push a record: otherwise nothing needs saving
+  const tape = activeTape();
+  const save = tape !== undefined && tape.recording && inputs.some((t) => tape.isTracked(t));
+  const call = () => apply(recurrentSequenceOp, inputs, { kind, reverse, lengths, save, ids: idRows });
+  // the JS-driven loop reads W_hhᵀ packed once for its T GEMMs; the wasm recurrence packs its own
+  const outs = wasm ? call() : withPackedOperand(w.whh, true, call);
   return { output: outs[0], final: outs.slice(1) };
 }

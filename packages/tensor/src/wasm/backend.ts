@@ -2,6 +2,7 @@ import { TensorError } from '../errors';
 import { Func, V128, encodeModule, f32, splat } from './emitter';
 import { KC, MC, MR, NC, NR, SCRATCH_BYTES, packedBFloats, relaxedSimdSupported, sgemmModuleBytes } from './sgemm';
 
+import { recurrenceModuleBytes } from './recurrence';
 import { poolInfo, poolSize, sgemmPackedParallel, sgemmParallel, startPool, stopPool } from './pool';
 import { RESERVED, addressOf, arenaAlloc, arenaFree, arenaIsShared, arenaMemory, arenaStats, heapF32 } from './arena';
 
@@ -214,7 +215,7 @@ export function setBackend(m: 'js' | 'wasm' | 'auto', opts: { minFlops?: number;
         stopPool();
         sgemm = null;
         instantiate();
-        if (n > 1 && simd) startPool(n, { moduleBytes: sgemmBytes as Uint8Array });
+        if (n > 1 && simd) startThreads(n);
       }
     }
   }
@@ -242,7 +243,23 @@ export function setThreads(n: number): void {
   instantiate();
   if (poolSize() === n) return;
   stopPool();
-  startPool(n, { moduleBytes: sgemmBytes as Uint8Array });
+  startThreads(n);
+}
+
+/** The pool on the backend's sgemm bytes, with the whole-sequence recurrence module (./recurrence.ts, same micro-kernel) as its task module. */
+function startThreads(n: number): void {
+  const taskBytes = arenaIsShared() ? recurrenceModuleBytes({ fma: fmaOn, shared: true }) : undefined;
+  startPool(n, { moduleBytes: sgemmBytes as Uint8Array, taskBytes });
+}
+
+/** Whether the backend's sgemm module uses the FMA micro-kernel (instantiating it first); false when wasm cannot load. */
+export function sgemmFma(): boolean {
+  try {
+    instantiate();
+  } catch {
+    return false;
+  }
+  return fmaOn;
 }
 
 export function backendInfo(): BackendInfo {

@@ -43,7 +43,7 @@ const f32Bytes = new Uint8Array(f32Scratch.buffer);
 export const OP = {
   block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, call: 0x10,
   select: 0x1b, localGet: 0x20, localSet: 0x21, localTee: 0x22,
-  f32Load: 0x2a, f32Store: 0x38, i32Const: 0x41, f32Const: 0x43,
+  i32Load: 0x28, f32Load: 0x2a, i32Store: 0x36, f32Store: 0x38, i32Const: 0x41, f32Const: 0x43,
   i32Eqz: 0x45, i32Eq: 0x46, i32Ne: 0x47, i32LtS: 0x48, i32GtS: 0x4a,
   i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71, i32Shl: 0x74,
   f32Add: 0x92, f32Mul: 0x94,
@@ -206,6 +206,29 @@ export const call = (fn: number, ...args: Expr[]): Expr => (f) => {
 
 export const f32add = (a: Expr, b: Expr): Expr => withOp(OP.f32Add, a, b);
 export const f32mul = (a: Expr, b: Expr): Expr => withOp(OP.f32Mul, a, b);
+export const i32load = (addr: Expr, offset = 0): Expr => (f) => {
+  addr(f);
+  f.body.push(OP.i32Load, ...memarg(2, offset));
+};
+export const i32store = (addr: Expr, v: Expr, offset = 0): Expr => (f) => {
+  addr(f);
+  v(f);
+  f.body.push(OP.i32Store, ...memarg(2, offset));
+};
+/** memory.copy (bulk memory, 0xFC 10): n bytes from src to dst, overlapping allowed. */
+export const memcopy = (dst: Expr, src: Expr, n: Expr): Expr => (f) => {
+  dst(f);
+  src(f);
+  n(f);
+  f.body.push(0xfc, 10, 0, 0);
+};
+/** memory.fill (bulk memory, 0xFC 11): n bytes at dst set to the byte value v. */
+export const memfill = (dst: Expr, v: Expr, n: Expr): Expr => (f) => {
+  dst(f);
+  v(f);
+  n(f);
+  f.body.push(0xfc, 11, 0);
+};
 export const f32load = (addr: Expr, offset = 0): Expr => (f) => {
   addr(f);
   f.body.push(OP.f32Load, ...memarg(2, offset));

@@ -61,21 +61,21 @@ export interface GateKernels {
 }
 
 /** How a row loop's body reads and writes four consecutive j (or the 1–3 left at a row's end). */
-interface Lanes {
+export interface Lanes {
   /** Operand row pointer `ptr` (a local byte address), plus gate byte offset local `gate`. */
   load(ptr: number, gate?: number): Expr;
   store(ptr: number, gate: number | undefined, v: Expr): void;
 }
 
 /** A row-major operand: its row pointer (a local, advanced in place) and byte step per row (a local). */
-type Rows = [ptr: number, step: number];
+export type Rows = [ptr: number, step: number];
 
 /**
  * for b < B: for j < W step 4: body — with the row pointers advanced by their steps after each
  * row. Columns past the last multiple of 4 run `body` once more on partial vectors (unused
  * lanes read as 0, never stored). `rows` may omit operands the body does not touch.
  */
-function rowLoop(f: Func, B: Expr, W: Expr, rows: readonly Rows[], body: (io: Lanes) => void): void {
+export function rowLoop(f: Func, B: Expr, W: Expr, rows: readonly Rows[], body: (io: Lanes) => void): void {
   const b = f.local(I32);
   const o = f.local(I32); // byte offset of j within every row
   const wb = f.local(I32); // row width in bytes
@@ -130,19 +130,28 @@ function scaled(f: Func, x: number, k: number): number {
   return l;
 }
 
-function lstmForward(): Func {
-  const f = new Func([I32, I32, I32, I32, I32, I32, I32, I32]);
-  const [B, H, act, c, ldc, hOut, cOut, tcOut] = [0, 1, 2, 3, 4, 5, 6, 7];
+/**
+ * withX (the whole-sequence loop of ./recurrence.ts): a second input xp:[B,4H] (ldxp) is added
+ * first, a = act + xp, so the recurrent GEMM writes act with beta = 0 and xp is never copied;
+ * params (B, H, act, xp, ldxp, c, ldc, hOut, cOut, tcOut).
+ */
+function lstmForward(withX = false): Func {
+  const f = new Func(Array.from({ length: withX ? 10 : 8 }, () => I32));
+  const [B, H, act] = [0, 1, 2];
+  const [xp, ldxp] = withX ? [3, 4] : [-1, -1];
+  const [c, ldc, hOut, cOut, tcOut] = withX ? [5, 6, 7, 8, 9] : [3, 4, 5, 6, 7];
   const m = new VMath(f);
   const [ig, fg, gg, og, cv, t] = Array.from({ length: 6 }, () => f.local(V128));
   const g1 = scaled(f, H, 4), g2 = scaled(f, H, 8), g3 = scaled(f, H, 12); // gate k at byte k·4H
   const actStep = scaled(f, H, 16), cStep = scaled(f, ldc, 4);
   const rows: Rows[] = [[act, actStep], [c, cStep], [hOut, g1], [cOut, g1], [tcOut, g1]];
+  if (withX) rows.push([xp, scaled(f, ldxp, 4)]);
   rowLoop(f, get(B), get(H), rows, (io) => {
-    m.sigmoid(ig, io.load(act)); // act:[B,4H] = [a_i a_f a_g a_o]
-    m.sigmoid(fg, io.load(act, g1));
-    m.tanh(gg, io.load(act, g2));
-    m.sigmoid(og, io.load(act, g3));
+    const a = (gate?: number): Expr => (withX ? vadd(io.load(act, gate), io.load(xp, gate)) : io.load(act, gate));
+    m.sigmoid(ig, a()); // act:[B,4H] = [a_i a_f a_g a_o]
+    m.sigmoid(fg, a(g1));
+    m.tanh(gg, a(g2));
+    m.sigmoid(og, a(g3));
     io.store(act, undefined, get(ig));
     io.store(act, g1, get(fg));
     io.store(act, g2, get(gg));
@@ -188,19 +197,26 @@ function lstmBackward(): Func {
   return f;
 }
 
-function gruForward(): Func {
-  const f = new Func([I32, I32, I32, I32, I32, I32, I32, I32]);
-  const [B, H, act, xp, ldxp, h, ldh, hOut] = [0, 1, 2, 3, 4, 5, 6, 7];
+/**
+ * withBias (./recurrence.ts): act holds h·W_hhᵀ only and b_hh:[3H] (a 9th param, one row read
+ * by every b) is added here, p = act + b_hh, and p_n is stored back for the backward pass.
+ */
+function gruForward(withBias = false): Func {
+  const f = new Func(Array.from({ length: withBias ? 9 : 8 }, () => I32));
+  const [B, H, act, xp, ldxp, h, ldh, hOut, bhh] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const m = new VMath(f);
-  const [rg, zg, ng] = [f.local(V128), f.local(V128), f.local(V128)];
+  const [rg, zg, ng, pn] = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
   const g1 = scaled(f, H, 4), g2 = scaled(f, H, 8), g3 = scaled(f, H, 12);
   const rows: Rows[] = [[act, scaled(f, H, 16)], [xp, scaled(f, ldxp, 4)], [h, scaled(f, ldh, 4)], [hOut, g1]];
   rowLoop(f, get(B), get(H), rows, (io) => {
-    m.sigmoid(rg, vadd(io.load(xp), io.load(act))); // r = σ(xp_r + p_r)
-    m.sigmoid(zg, vadd(io.load(xp, g1), io.load(act, g1))); // z = σ(xp_z + p_z)
-    m.tanh(ng, vadd(io.load(xp, g2), vmul(get(rg), io.load(act, g2)))); // n = tanh(xp_n + r⊙p_n)
+    const p = (gate?: number): Expr => (withBias ? vadd(io.load(act, gate), io.load(bhh, gate)) : io.load(act, gate));
+    m.sigmoid(rg, vadd(io.load(xp), p())); // r = σ(xp_r + p_r)
+    m.sigmoid(zg, vadd(io.load(xp, g1), p(g1))); // z = σ(xp_z + p_z)
+    f.set(pn, p(g2));
+    m.tanh(ng, vadd(io.load(xp, g2), vmul(get(rg), get(pn)))); // n = tanh(xp_n + r⊙p_n)
     io.store(act, undefined, get(rg));
     io.store(act, g1, get(zg));
+    if (withBias) io.store(act, g2, get(pn));
     io.store(act, g3, get(ng)); // act:[B,4H] = [r z p_n n]
     io.store(hOut, undefined, vadd(get(ng), vmul(get(zg), vsub(io.load(h), get(ng))))); // h' = n + z⊙(h − n)
   });
@@ -231,15 +247,17 @@ function gruBackward(): Func {
   return f;
 }
 
-function rnnForward(): Func {
-  const f = new Func([I32, I32, I32, I32]);
-  const [B, H, y, relu] = [0, 1, 2, 3];
+/** withX (./recurrence.ts): y ← φ(y + xp), xp:[B,H] contiguous a 4th param (relu moves to the 5th). */
+function rnnForward(withX = false): Func {
+  const f = new Func(Array.from({ length: withX ? 5 : 4 }, () => I32));
+  const [B, H, y] = [0, 1, 2];
+  const [xp, relu] = withX ? [3, 4] : [-1, 3];
   const m = new VMath(f);
   const v = f.local(V128);
   // y is contiguous: one row of B·H elements.
   const loop = (phi: (dst: number, x: Expr) => void): void =>
     rowLoop(f, i32(1), mul(get(B), get(H)), [], (io) => {
-      phi(v, io.load(y));
+      phi(v, withX ? vadd(io.load(y), io.load(xp)) : io.load(y));
       io.store(y, undefined, get(v));
     });
   f.if(get(relu), () => loop((d, x) => m.relu(d, x)), () => loop((d, x) => m.tanh(d, x)));
@@ -283,6 +301,15 @@ const EXPORTS = ['lstmForward', 'lstmBackward', 'gruForward', 'gruBackward', 'rn
  * exports the GateKernels functions. Instantiate with `{ env: { memory } }` and cast
  * `instance.exports` to GateKernels.
  */
+/**
+ * The kernels the whole-sequence loop (./recurrence.ts) calls, as functions to place in its
+ * module: forward variants that add xp (LSTM, Elman) or b_hh (GRU) themselves, and the
+ * backward kernels as exported here.
+ */
+export function recurrenceGateFuncs(): Func[] {
+  return [lstmForward(true), gruForward(true), rnnForward(true), lstmBackward(), gruBackward(), rnnBackward()];
+}
+
 export function gatesModuleBytes(mem?: MemoryImport): Uint8Array {
   const funcs = [lstmForward(), lstmBackward(), gruForward(), gruBackward(), rnnForward(), rnnBackward(), map('exp'), map('sigmoid'), map('tanh')];
   return encodeModule(funcs, Object.fromEntries(EXPORTS.map((name, k) => [name, k])), 1, mem);

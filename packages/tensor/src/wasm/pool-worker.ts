@@ -37,7 +37,9 @@ export const FIN = 16; // blocks finished
 export const JSLEEP = 17; // main asleep on FIN
 export const ERR = 18; // 1 + index of the first worker whose block threw
 export const JARGS = 32; // 15 values: M N K alpha beta load aBase rsA csA bBase|pB rsB csB cBase rsC csC (alpha, beta as float32)
-export const PACKED = 47; // 1: sgemmPacked on a pre-packed B at bBase (byte address)
+export const PACKED = 47; // 1: sgemmPacked on a pre-packed B at bBase (byte address); TASK + fn: task fn of the task module
+/** PACKED = TASK + fn: a job of parts of task fn (./pool.ts runTask), its descriptor's byte address at JARGS. */
+export const TASK = 2;
 export const OWNER = 64; // per block: 1 + index of the thread that claimed it
 export const BFIN = 128; // per block: 1 when finished
 export const MAX_BLOCKS = 64;
@@ -52,7 +54,7 @@ export function blockStart(N: number, nb: number, b: number): number {
 
 export const WORKER_SRC = `
 function start(workerData) {
-const { memory, moduleBytes, ctrl, job, index, spin, inject } = workerData;
+const { memory, moduleBytes, taskBytes, ctrl, job, index, spin, inject } = workerData;
 const I = new Int32Array(memory.buffer, ctrl, ${CTRL_INTS});
 const J = new Int32Array(memory.buffer, job, ${JOB_INTS});
 const JF = new Float32Array(memory.buffer, job, ${JOB_INTS});
@@ -68,7 +70,7 @@ function blockStart(N, nb, b) {
   return Math.min(N, NR * (b * q + Math.min(b, P % nb)));
 }
 // Claims and runs blocks of the current product until none is left (as main does in pool.ts).
-function work(sgemm, packed) {
+function work(sgemm, packed, tasks) {
   for (;;) {
     const v = Atomics.load(J, ${NEXT});
     const b = v & 255;
@@ -80,17 +82,23 @@ function work(sgemm, packed) {
       if (inject === 'call') throw new Error('injected failure at call');
       if (inject === 'hang') for (;;);
       const a = ${JARGS};
-      const N = J[a + 1];
-      const K = J[a + 2];
-      const j0 = blockStart(N, nb, b);
-      const n = blockStart(N, nb, b + 1) - j0;
-      const cs = J[a + 14];
-      if (J[${PACKED}]) {
-        packed(J[a], n, K, JF[a + 3], JF[a + 4], J[a + 5], J[a + 6], J[a + 7], J[a + 8], J[a + 9] + 4 * j0 * K,
-          J[a + 12] + j0 * cs, J[a + 13], cs, I[${PA}], I[${SPILL}]);
+      const kind = J[${PACKED}];
+      if (kind >= ${TASK}) {
+        // a part of a task (pool.ts runTask): rows of a whole-sequence recurrence
+        tasks[kind - ${TASK}](J[a], b, I[${PA}], I[${SPILL}]);
       } else {
-        sgemm(J[a], n, K, JF[a + 3], JF[a + 4], J[a + 5], J[a + 6], J[a + 7], J[a + 8], J[a + 9] + j0 * J[a + 11], J[a + 10], J[a + 11],
-          J[a + 12] + j0 * cs, J[a + 13], cs, I[${PA}], I[${PB}], I[${SPILL}]);
+        const N = J[a + 1];
+        const K = J[a + 2];
+        const j0 = blockStart(N, nb, b);
+        const n = blockStart(N, nb, b + 1) - j0;
+        const cs = J[a + 14];
+        if (kind) {
+          packed(J[a], n, K, JF[a + 3], JF[a + 4], J[a + 5], J[a + 6], J[a + 7], J[a + 8], J[a + 9] + 4 * j0 * K,
+            J[a + 12] + j0 * cs, J[a + 13], cs, I[${PA}], I[${SPILL}]);
+        } else {
+          sgemm(J[a], n, K, JF[a + 3], JF[a + 4], J[a + 5], J[a + 6], J[a + 7], J[a + 8], J[a + 9] + j0 * J[a + 11], J[a + 10], J[a + 11],
+            J[a + 12] + j0 * cs, J[a + 13], cs, I[${PA}], I[${PB}], I[${SPILL}]);
+        }
       }
     } catch (e) {
       tell(e);
@@ -102,12 +110,16 @@ function work(sgemm, packed) {
   }
 }
 function main() {
-  let sgemm, packed;
+  let sgemm, packed, tasks = null;
   try {
     if (inject === 'start') throw new Error('injected failure at start');
     const ex = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes), { env: { memory } }).exports;
     sgemm = ex.sgemm;
     packed = ex.sgemmPacked;
+    if (taskBytes) {
+      const tx = new WebAssembly.Instance(new WebAssembly.Module(taskBytes), { env: { memory } }).exports;
+      tasks = [tx.seqForward, tx.seqBackward];
+    }
     Atomics.store(I, ${READY}, 1);
   } catch (e) {
     tell(e);
@@ -133,7 +145,7 @@ function main() {
       Atomics.notify(I, ${DONE});
       return;
     }
-    if (cmd === ${CMD_WORK}) work(sgemm, packed);
+    if (cmd === ${CMD_WORK}) work(sgemm, packed, tasks);
     Atomics.store(I, ${DONE}, s);
     if (Atomics.load(I, ${MSLEEP}) !== 0) Atomics.notify(I, ${DONE});
   }

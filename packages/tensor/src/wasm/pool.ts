@@ -2,7 +2,7 @@ import { TensorError } from '../errors';
 import { PoolWorker, canBlock, cpuCount, spawnWorker, waitOn, workerHost } from './host';
 import { RESERVED, arenaAlloc, arenaFree, arenaIsShared, arenaMemory } from './arena';
 import {
-  BFIN, CMD, CMD_EXIT, CMD_NOOP, CMD_WORK, CTRL_INTS, DONE, ERR, EXIT_ACK, FIN, JARGS, JOB_INTS, JSLEEP, MAX_BLOCKS, MSLEEP, NEXT,
+  BFIN, CMD, TASK, CMD_EXIT, CMD_NOOP, CMD_WORK, CTRL_INTS, DONE, ERR, EXIT_ACK, FIN, JARGS, JOB_INTS, JSLEEP, MAX_BLOCKS, MSLEEP, NEXT,
   OWNER, PA, PACKED, PB, READY, SEQ, SPILL, WORKER_SRC, WSLEEP, blockStart, readMsg,
 } from './pool-worker';
 import { KC, MC, MR, NC, NR, sgemmModuleBytes } from './sgemm';
@@ -57,6 +57,11 @@ export interface PoolOptions {
   moduleBytes?: Uint8Array;
   /** Products with fewer flops (2·M·N·K) stay on one thread. */
   minFlops?: number;
+  /**
+   * A second module every thread instantiates for runTask (./recurrence.ts's, exporting
+   * seqForward and seqBackward); without it runTask returns false.
+   */
+  taskBytes?: Uint8Array;
   /** Test hook: make the workers throw at start, throw in every block they claim, or hang in the first. */
   inject?: 'start' | 'call' | 'hang';
 }
@@ -114,6 +119,7 @@ let JF: Float32Array = new Float32Array(0);
 let sgemm: SgemmFn | null = null;
 let sgemmPacked: SgemmFn | null = null;
 let spillParam = false;
+let hasTasks = false;
 let seq = 0;
 let gen = 0;
 let spin = SPIN;
@@ -178,7 +184,7 @@ export function startPool(n: number, opts: PoolOptions = {}): PoolInfo {
       started.push(th);
       if (caller) continue;
       I[SPILL] = spill;
-      th.worker = spawnWorker(WORKER_SRC, { memory, moduleBytes, ctrl, job, index: t, spin, inject: opts.inject }, `unfold-pool-${t}`);
+      th.worker = spawnWorker(WORKER_SRC, { memory, moduleBytes, taskBytes: opts.taskBytes ?? null, ctrl, job, index: t, spin, inject: opts.inject }, `unfold-pool-${t}`);
     }
     if (!canBlock()) {
       // A page's main thread: no Atomics.wait, and its workers may need its event loop to
@@ -187,6 +193,7 @@ export function startPool(n: number, opts: PoolOptions = {}): PoolInfo {
       threads = started;
       sgemm = fn;
       sgemmPacked = fnPacked;
+      hasTasks = opts.taskBytes !== undefined;
       pending = true;
       reason = 'starting';
       return poolInfo();
@@ -211,6 +218,7 @@ export function startPool(n: number, opts: PoolOptions = {}): PoolInfo {
   threads = started;
   sgemm = fn;
   sgemmPacked = fnPacked;
+  hasTasks = opts.taskBytes !== undefined;
   return poolInfo();
 }
 
@@ -249,6 +257,7 @@ function stop(leak: boolean): void {
   threads = [];
   sgemm = null;
   sgemmPacked = null;
+  hasTasks = false;
 }
 
 export function poolInfo(): PoolInfo {
@@ -346,7 +355,7 @@ function post(I: Int32Array, cmd: number): number {
  * error (this thread's, or a worker's as a TensorError naming it); a worker that keeps a
  * block past the timeout stops the pool.
  */
-function runJob(nb: number, what: string): void {
+function runJob(nb: number, what: string, task?: TaskFn): void {
   J.fill(0, OWNER, OWNER + nb);
   J.fill(0, BFIN, BFIN + nb);
   Atomics.store(J, FIN, 0);
@@ -369,7 +378,8 @@ function runJob(nb: number, what: string): void {
     const j0 = blockStart(N, nb, b);
     const n = blockStart(N, nb, b + 1) - j0;
     try {
-      if (packed) {
+      if (task) task(b, me.pA, me.spill);
+      else if (packed) {
         (sgemmPacked as SgemmFn)(M, n, K, JF[a + 3], JF[a + 4], J[a + 5], J[a + 6], J[a + 7], J[a + 8], J[a + 9] + 4 * j0 * K, J[a + 12] + j0 * cs, J[a + 13], cs, me.pA, me.spill);
       } else {
         (sgemm as SgemmFn)(M, n, K, JF[a + 3], JF[a + 4], J[a + 5], J[a + 6], J[a + 7], J[a + 8], J[a + 9] + j0 * csB, J[a + 10], csB, J[a + 12] + j0 * cs, J[a + 13], cs, me.pA, me.pB, me.spill);
@@ -449,6 +459,31 @@ export function sgemmPackedParallel(
   for (const th of threads) ensurePacks(th, M, 0, K);
   writeJob([M, N, K, alpha, beta, load, aBase, rsA, csA, pB, 0, 0, cBase, rsC, csC], true);
   runJob(nb, `[${M},${K}]×[${K},${N}] (pre-packed B) on ${threads.length} threads`);
+  return true;
+}
+
+/** Runs part `part` of a task on this thread with its pack-A buffer and spill address. */
+export type TaskFn = (part: number, pA: number, spill: number) => void;
+
+/** Threads a task would run on now (1 when the pool is off, still starting, or has no task module). */
+export function taskThreads(): number {
+  if (pending) checkStarted();
+  return pending || !hasTasks ? 1 : Math.max(1, threads.length);
+}
+
+/**
+ * Runs the parts 0…parts−1 of task `fn` of the task module (0 seqForward, 1 seqBackward of
+ * ./recurrence.ts) on descriptor `desc`: every thread (this one through `local`, the workers
+ * through their own instance) claims parts until none is left, as for GEMM blocks; returns
+ * when all are done. Each part gets its thread's pack-A buffer, sized here for an
+ * [M, K] A operand. Returns false, having done nothing, when taskThreads() is 1.
+ */
+export function runTask(fn: number, desc: number, parts: number, M: number, K: number, local: TaskFn): boolean {
+  if (taskThreads() < 2 || parts < 1 || parts > MAX_BLOCKS) return false;
+  for (const th of threads) ensurePacks(th, M, 0, K);
+  J[PACKED] = TASK + fn;
+  J[JARGS] = desc;
+  runJob(parts, `${fn === 0 ? 'seqForward' : 'seqBackward'} in ${parts} parts on ${threads.length} threads`, local);
   return true;
 }
 

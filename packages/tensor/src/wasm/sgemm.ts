@@ -231,8 +231,17 @@ const PACK_A = 0;
 const PACK_B = 1;
 const KERNEL = 2;
 const SGEMM = 3;
-const PACK_B_ALL = 4;
-const SGEMM_PACKED = 5;
+export const PACK_B_ALL = 4;
+export const SGEMM_PACKED = 5;
+
+/**
+ * The module's functions in index order (their calls name each other by these indices): a
+ * module that holds them as its first six functions (./recurrence.ts) can call sgemmPacked and
+ * packB directly.
+ */
+export function sgemmFuncs(fma: boolean): Func[] {
+  return [emitPack(MR), emitPack(NR), emitKernel(fma), emitDriver(false), emitPackAll(), emitDriver(true)];
+}
 
 /**
  * The loop nest over packed panels. Unpacked (`sgemm`), B[pc:+KC, jc:+NC] is packed into
@@ -370,7 +379,7 @@ export interface SgemmModuleOptions {
  * emitDriver and emitPackAll).
  */
 export function sgemmModuleBytes(opts: SgemmModuleOptions = {}): Uint8Array {
-  const funcs = [emitPack(MR), emitPack(NR), emitKernel(opts.fma === true), emitDriver(false), emitPackAll(), emitDriver(true)];
+  const funcs = sgemmFuncs(opts.fma === true);
   // Shared: maximum 65536 pages (4 GiB), so that any shared memory matches the import
   // (import matching asks the memory's maximum to be ≤ the declared one).
   return encodeModule(funcs, { sgemm: SGEMM, packB: PACK_B_ALL, sgemmPacked: SGEMM_PACKED }, 1, { shared: opts.shared === true, maxPages: 65536 });
