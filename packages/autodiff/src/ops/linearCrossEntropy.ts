@@ -119,12 +119,17 @@ export function linearCrossEntropy(
   if (w.rank !== 2) throw new TensorError('linearCrossEntropy', `weight must be [V, H], got ${shapeStr(w.shape)}`);
   const n = h.shape[0];
   const c = w.shape[0];
-  const ti = new Int32Array(n);
+  const inputs = b ? [h, w, b] : [h, w];
+  const tape = activeTape();
+  const grad = tape !== undefined && tape.recording && inputs.some((t) => tape.isTracked(t));
+  let ti: Int32Array;
   if (targets instanceof Int32Array) {
     if (targets.length !== n) throw new TensorError('linearCrossEntropy', `${targets.length} targets for ${n} rows of h ${shapeStr(h.shape)}`);
-    ti.set(targets);
+    // A record keeps its own copy (the caller may reuse the array before backward); without one, none is needed.
+    ti = grad ? targets.slice() : targets;
     for (let i = 0; i < n; i++) if (ti[i] < 0 || ti[i] >= c) throw new TensorError('linearCrossEntropy', `target ${ti[i]} at row ${i} is not a class index in [0, ${c})`);
   } else {
+    ti = new Int32Array(n);
     const t = targets instanceof Tensor ? targets.toFlatArray() : targets;
     if (t.length !== n) throw new TensorError('linearCrossEntropy', `${t.length} targets for ${n} rows of h ${shapeStr(h.shape)}`);
     for (let i = 0; i < n; i++) {
@@ -141,8 +146,5 @@ export function linearCrossEntropy(
   }
   const reduction = opts.reduction ?? 'mean';
   if (reduction !== 'mean' && reduction !== 'sum') throw new TensorError('linearCrossEntropy', `unknown reduction '${String(reduction)}' (mean, sum)`);
-  const inputs = b ? [h, w, b] : [h, w];
-  const tape = activeTape();
-  const grad = tape !== undefined && tape.recording && inputs.some((t) => tape.isTracked(t));
   return apply1(linearCrossEntropyOp, inputs, { targets: ti, weights: wts, reduction, grad });
 }
