@@ -6,7 +6,7 @@
 //   npx tsc -b && node --expose-gc --min-semi-space-size=64 --max-semi-space-size=64 --experimental-wasm-relaxed-simd scripts/head-ab.mjs [W1|W4|...] [reps]
 import * as ad from '@unfold/autodiff';
 import { Adam, CharRNN } from '@unfold/rnn';
-import { setBackend } from '@unfold/tensor';
+import { Rng, normal, setBackend } from '@unfold/tensor';
 import { GCProfiler } from 'node:v8';
 
 const cfg = { W1: ['lstm', 128, 1], W2: ['lstm', 256, 2], W3: ['gru', 128, 1], W4: ['rnn', 128, 1] };
@@ -78,4 +78,38 @@ for (const wl of workloads) {
   const kb = (a) => (a.length ? `${(med(a) / 1024).toFixed(1)} KiB (${a.length} calls)` : 'n/a (GC inside every call)');
   console.log(`${wl} ${cell} ${L}×${H}, ${reps} alternated reps, old / new head: evaluate ${f('infer')}; trainStep ${f('train')}; ` +
     `heap per evaluate ${kb(res.old.heap)} / ${kb(res.new.heap)} + array buffers ${kb(res.old.ab)} / ${kb(res.new.ab)}; loss ${lo.toFixed(7)} / ${ln.toFixed(7)}`);
+}
+
+// The head alone on h [T·B, H] = [1600, 128]: no tape (evaluate's head), and forward + backward
+// with h, W, b watched (trainStep's head), old and new alternated.
+{
+  const [N, H, V] = [1600, 128, 65];
+  const rng = new Rng(4);
+  const h = normal([N, H], 0, 1, { rng });
+  const w = normal([V, H], 0, 0.1, { rng });
+  const b = normal([V], 0, 0.1, { rng });
+  const y = Int32Array.from({ length: N }, (_, i) => (i * 11 + 3) % V);
+  const heads = {
+    old: () => ad.crossEntropy(ad.linear(h, w, b), y),
+    new: () => ad.linearCrossEntropy(h, w, b, y),
+  };
+  const t = { old: { infer: [], train: [] }, new: { infer: [], train: [] } };
+  for (let r = 0; r <= 4 * reps; r++) {
+    for (const mode of ['old', 'new']) {
+      let t0 = performance.now();
+      ad.noGrad(heads[mode]);
+      const inf = performance.now() - t0;
+      t0 = performance.now();
+      const tape = new ad.Tape();
+      tape.watch(h, w, b);
+      const loss = tape.run(heads[mode]);
+      ad.backward(tape, loss);
+      const tr = performance.now() - t0;
+      if (r === 0) continue;
+      t[mode].infer.push(inf);
+      t[mode].train.push(tr);
+    }
+  }
+  const g = (k) => `${med(t.old[k]).toFixed(3)} / ${med(t.new[k]).toFixed(3)} ms (×${(med(t.old[k]) / med(t.new[k])).toFixed(2)})`;
+  console.log(`head alone [${N}, ${H}] → ${V}, old / new: no tape ${g('infer')}; forward + backward ${g('train')}`);
 }

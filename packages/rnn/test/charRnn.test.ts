@@ -1,7 +1,7 @@
 import { Rng, oneHot } from '@unfold/tensor';
 import * as ad from '@unfold/autodiff';
 import { LSTM, GRU } from '@unfold/rnn';
-import { Adam, CharRNN, CharVocab, SGD, computeGradients, sampleIds } from '@unfold/rnn';
+import { Adam, CharRNN, CharVocab, SGD, computeGradients, drawFrom, sampleIds } from '@unfold/rnn';
 
 const text = 'hello world, hello rnn. '.repeat(20);
 const vocab = CharVocab.fromText(text);
@@ -90,6 +90,28 @@ describe('CharRNN', () => {
     const g1 = sampleIds(m, prime, { length: 5, topK: 1, rng: new Rng(1) });
     expect(sampleIds(m, prime, { length: 5, topK: 1, rng: new Rng(2) })).toEqual(g1);
     expect(() => sampleIds(m, prime, { length: 5, temperature: 0 })).toThrow('sample: temperature must be positive');
+  });
+
+  test('sampling draws from the same distribution as predict(): its one-row head equals fc on the last step', () => {
+    const m = new CharRNN({ cell: 'gru', vocabSize: vocab.size, hiddenSize: 12, numLayers: 2, seed: 3 });
+    const prime = vocab.encode('hel');
+    for (const p of m.parameters()) for (let i = 0; i < p.value.size; i++) p.value.data[i] *= 6; // peaked distributions: a wrong row would draw differently
+    for (const [temperature, topK] of [[1, 0], [0.7, 0], [1.3, 4], [1, 1]] as const) {
+      const got = sampleIds(m, prime, { length: 12, temperature, topK, rng: new Rng(8) });
+      // reference: full predict() per character, drawFrom over its last row (a plain array)
+      const rng = new Rng(8);
+      const ref: number[] = [];
+      let { logits, state } = m.predict(prime, [prime.length, 1]);
+      let last = logits.slice(prime.length - 1, 0).toFlatArray();
+      for (let n = 0; n < 12; n++) {
+        const id = drawFrom(last, temperature, topK, rng);
+        ref.push(id);
+        ({ logits, state } = m.predict([id], [1, 1], state));
+        last = logits.slice(0, 0).toFlatArray();
+      }
+      expect(got).toEqual(ref);
+    }
+    expect(m.training).toBe(true); // eval mode only while sampling
   });
 
   test('bad input names the problem', () => {
