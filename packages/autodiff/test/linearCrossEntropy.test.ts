@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { Rng, Tensor, backendInfo, mul as mulK, normal, setBackend } from '@unfold/tensor';
+import { Rng, Tensor, arenaStats, backendInfo, mul as mulK, normal, setBackend } from '@unfold/tensor';
 import * as ad from '@unfold/autodiff';
 import { OPS, OpDef, Tape, backward, gradCheck, noGrad } from '@unfold/autodiff';
 import { arbTensor } from './arbitraries';
@@ -71,7 +71,12 @@ describe('linearCrossEntropy', () => {
     const def = OPS.linearCrossEntropy as OpDef<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     const vjp = def.vjp;
     fc.assert(
-      fc.property(arbCase(), ({ h, w, b, y }) => {
+      // h, W away from 0 (as harness.test.ts): dW = dzᵀh ≠ 0 since dz = c·(p − onehot) never vanishes, so there is a 1 % to find
+      fc.property(arbCase(), fc.integer({ min: 0, max: 1e6 }), ({ w: w0, b, y }, seed) => {
+        const rng = new Rng(seed);
+        const pos = (t: Tensor): Tensor => Tensor.fromArray(Float64Array.from({ length: t.size }, () => 0.5 + 1.5 * rng.next()), [...t.shape]);
+        const h = pos(Tensor.fromArray(new Float64Array(y.length * w0.shape[1]), [y.length, w0.shape[1]]));
+        const w = pos(w0);
         const f = (a: Tensor, c: Tensor, d: Tensor) => ad.linearCrossEntropy(a, c, d, y);
         expect(gradCheck(f, [h, w, b]).ok).toBe(true);
         def.vjp = (dys, saved, attrs, inputs, needs, acc, defer) => vjp(dys, saved, attrs, inputs, needs, acc, defer).map((dx) => (dx instanceof Tensor ? mulK(dx, 1.01) : dx));
@@ -233,7 +238,7 @@ const wasmOk = backendInfo().simd;
     );
   });
 
-  test('NaN policy as crossEntropy: a NaN or +∞ logit makes the loss NaN, unless its row is masked', () => {
+  test('NaN policy as crossEntropy: a NaN or +∞ logit makes the loss NaN, unless its row is masked; float32 overflow gives +∞', () => {
     for (const be of ['wasm', 'js'] as const) {
       setBackend(be, { minFlops: 0 });
       for (const bad of [NaN, Infinity]) {
@@ -249,6 +254,12 @@ const wasmOk = backendInfo().simd;
         expect(masked).toBeCloseTo(ad.crossEntropy(ad.linear(h, w), y, { weights }).item(), 5);
         expect(Number.isFinite(masked)).toBe(true);
       }
+      // float32 logits ±3e38 apart: z_y − m overflows float32, so the loss is +∞ as crossEntropy's (a diverging run shows as one)
+      const h = Tensor.fromArray(new Float32Array(40).fill(1), [40, 1]);
+      const w = Tensor.fromArray(Float32Array.from({ length: 13 }, (_, j) => (j === 0 ? 3e38 : j === 1 ? -3e38 : 0)), [13, 1]);
+      const y = Array.from({ length: 40 }, (_, i) => i % 13);
+      expect(ad.crossEntropy(ad.linear(h, w), y).item()).toBe(Infinity);
+      expect(ad.linearCrossEntropy(h, w, null, y).item()).toBe(Infinity);
     }
   });
 
@@ -268,5 +279,14 @@ const wasmOk = backendInfo().simd;
     const small = ad.linearCrossEntropy(h.slice({ stop: 10 }), w, b, y.subarray(0, 10)).item(); // a smaller N in the same workspace
     expect(small).toBeCloseTo(ad.crossEntropy(ad.linear(h.slice({ stop: 10 }), w, b), y.subarray(0, 10)).item(), 5);
     expect(noGrad(() => ad.linearCrossEntropy(h, w, b, y)).item()).toBe(ref);
+    // beyond the workspace's cap (2^22 floats) the logits are allocated and released per call
+    const big = normal([66000, 2], 0, 1, { rng });
+    const wb = normal([65, 2], 0, 1, { rng });
+    const yb = Int32Array.from({ length: 66000 }, (_, i) => (i * 13) % 65);
+    noGrad(() => ad.linearCrossEntropy(big, wb, null, yb));
+    const live = arenaStats().liveBytes;
+    const lossBig = noGrad(() => ad.linearCrossEntropy(big, wb, null, yb)).item();
+    expect(arenaStats().liveBytes).toBe(live);
+    expect(lossBig).toBeCloseTo(ad.crossEntropy(ad.linear(big, wb), yb).item(), 5);
   });
 });

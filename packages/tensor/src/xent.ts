@@ -25,6 +25,8 @@ export interface XentGrad {
  *   dz_ij = c_i · (softmax(z_i)_j − [j = y_i]),   colSum_j = Σ_i dz_ij
  * A row of all −∞, or with +∞ or NaN in it, has a NaN loss (and NaN dz), as in PyTorch.
  * Float32 z on the wasm backend: m, Σ and e^x in float32 (vector exp ≤ 2 ulp), the log in float64.
+ * For float32 z, z_iy − m_i is rounded to float32 on either path, as logSoftmax rounds it: logits
+ * so far apart that the difference overflows give loss +∞ (a diverging run is seen as one).
  */
 export function softmaxCrossEntropyRows(z: Tensor, targets: Int32Array, loss: Float64Array, grad?: XentGrad): void {
   if (z.rank !== 2 || !z.isContiguous()) throw new TensorError('softmaxCrossEntropyRows', `logits must be a contiguous [N, V], got ${shapeStr(z.shape)}${z.rank === 2 ? ' (strided)' : ''}`);
@@ -54,6 +56,7 @@ const MIN_WASM = 256;
 function xentJs(Z: Float32Array | Float64Array, off: number, N: number, V: number, targets: Int32Array, loss: Float64Array, grad?: XentGrad): void {
   const col = grad?.colSum;
   col?.fill(0);
+  const f32 = Z instanceof Float32Array; // z − m rounded to float32, as the kernel (and logSoftmax) do: an overflow is +∞ there too
   for (let i = 0; i < N; i++) {
     const o = off + i * V;
     const y = targets[i];
@@ -66,7 +69,7 @@ function xentJs(Z: Float32Array | Float64Array, off: number, N: number, V: numbe
     } else {
       for (let j = 0; j < V; j++) s += Math.exp(Z[o + j] - m);
     }
-    loss[i] = Math.log(s) - (picked - m);
+    loss[i] = Math.log(s) - (f32 ? Math.fround(picked - m) : picked - m);
     if (!grad || !col) continue;
     const c = typeof grad.scale === 'number' ? grad.scale : grad.scale[i];
     if (c === 0) {
@@ -143,7 +146,7 @@ function xentWasm(Z: Float32Array, off: number, N: number, V: number, targets: I
   const zb = zAt >= 0 ? zAt + 4 * off : 4 * zc;
   if (zAt < 0) heapF.set(Z.subarray(off, off + N * V), zc);
   k.xent(N, V, zb, 4 * tgt, 4 * stats, grad && !perRow ? (grad.scale as number) : 0, perRow ? 4 * wts : 0, 4 * col, grad ? 1 : 0);
-  for (let i = 0, s = stats; i < N; i++, s += 3) loss[i] = Math.log(heapF[s + 1]) - (heapF[s + 2] - heapF[s]);
+  for (let i = 0, s = stats; i < N; i++, s += 3) loss[i] = Math.log(heapF[s + 1]) - Math.fround(heapF[s + 2] - heapF[s]);
   if (grad) {
     for (let j = 0; j < V; j++) grad.colSum[j] = heapF[col + j];
     if (zAt < 0) Z.set(heapF.subarray(zc, zc + N * V), off);

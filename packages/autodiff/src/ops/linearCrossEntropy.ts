@@ -35,7 +35,10 @@ export const linearCrossEntropyOp: OpDef<LinearCrossEntropyAttrs> = {
       throw new TensorError('linearCrossEntropy', `mixed dtypes: h ${h.dtype}, weight ${w.dtype}${b ? `, bias ${b.dtype}` : ''}`);
     }
     if (targets.length !== N) throw new TensorError('linearCrossEntropy', `${targets.length} targets for ${N} rows of h ${shapeStr(h.shape)}`);
-    const z = grad ? transientEmpty([N, V], h.dtype) : workspace(N, V, h.dtype); // [N, V]
+    // [N, V]: saved for backward, or (nothing records) the reused workspace — a very large one is
+    // not kept: it is allocated for this call and released before returning.
+    const reuse = !grad && N * V <= WORKSPACE_MAX;
+    const z = reuse ? workspace(N, V, h.dtype) : transientEmpty([N, V], h.dtype);
     const Z = z.data;
     if (b) {
       const bc = b.contiguous();
@@ -66,7 +69,10 @@ export const linearCrossEntropyOp: OpDef<LinearCrossEntropyAttrs> = {
     }
     const out = zeros([], h.dtype);
     out.data[0] = denom > 0 ? loss / d : 0;
-    if (!colSum) return { outputs: [out], saved: [] };
+    if (!colSum) {
+      if (!reuse) z.storage.release();
+      return { outputs: [out], saved: [] };
+    }
     const db = Tensor.empty([V], h.dtype);
     db.data.set(colSum);
     return { outputs: [out], saved: [h, w, z, db] };
@@ -88,6 +94,7 @@ export const linearCrossEntropyOp: OpDef<LinearCrossEntropyAttrs> = {
 
 // Inference (nothing records the op): the logits and per-row losses go into buffers reused call
 // after call, in the arena when the wasm kernels read them there.
+const WORKSPACE_MAX = 1 << 22; // floats (16 MiB in float32): T·B·V of a large evaluation batch
 const spaces = new Map<DType, { storage: Storage; resident: boolean; view: Tensor | null }>();
 function workspace(N: number, V: number, dtype: DType): Tensor {
   const resident = dtype === 'float32' && residentPays();
