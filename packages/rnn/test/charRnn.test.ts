@@ -79,6 +79,19 @@ describe('CharRNN', () => {
     }
   });
 
+  test('loss (one linearCrossEntropy record) equals crossEntropy of forward()\'s logits, value and every gradient (float64)', () => {
+    const m = new CharRNN({ cell: 'lstm', vocabSize: vocab.size, hiddenSize: 6, numLayers: 2, seed: 2, dtype: 'float64' });
+    const { x, y } = batch(5, 3, 11);
+    const params = m.parameters();
+    const fused = computeGradients(m, () => m.loss(x, y, [5, 3])).loss.item();
+    const gf = params.map((p) => p.grad!);
+    const twin = computeGradients(m, () => ({ loss: ad.crossEntropy(ad.reshape(m.forward(x, [5, 3]).logits, [-1, vocab.size]), y) })).loss.item();
+    expect(Math.abs(fused - twin)).toBeLessThan(1e-13);
+    params.forEach((p, k) => {
+      for (let i = 0; i < p.grad!.size; i++) expect(Math.abs(gf[k].data[i] - p.grad!.data[i])).toBeLessThan(1e-13);
+    });
+  });
+
   test('sampling: valid ids, deterministic with a seed, temperature and top-k validated', () => {
     const m = new CharRNN({ cell: 'lstm', vocabSize: vocab.size, hiddenSize: 8, seed: 1 });
     const prime = vocab.encode('hel');
