@@ -52,7 +52,8 @@ for (const wl of workloads) {
   }
   // allocation per evaluate call: one call per head after a gc(), 20 times (a call with a GC
   // inside, seen by v8.GCProfiler, is dropped). heapUsed also moves with the concurrent sweeper
-  // finishing after gc(): the median is an upper figure, the minimum the closer one.
+  // finishing after gc(): the median is an upper figure, the minimum the closer one. Array
+  // buffers can be freed by a background thread mid-call: their median is the figure.
   for (let r = 0; r < 20; r++) {
     for (const mode of ['old', 'new']) {
       m.old = mode === 'old';
@@ -78,7 +79,7 @@ for (const wl of workloads) {
   const f = (k) => `${med(res.old[k]).toFixed(2)} / ${med(res.new[k]).toFixed(2)} ms (old/new ×${(med(res.old[k]) / med(res.new[k])).toFixed(2)})`;
   const kb = (a) => (a.length ? `${(med(a) / 1024).toFixed(1)} KiB (min ${(Math.min(...a) / 1024).toFixed(1)}, ${a.length} calls)` : 'n/a (GC inside every call)');
   console.log(`${wl} ${cell} ${L}×${H}, ${reps} alternated reps, old / new head: evaluate ${f('infer')}; trainStep ${f('train')}; ` +
-    `heap per evaluate ${kb(res.old.heap)} / ${kb(res.new.heap)} + array buffers ${kb(res.old.ab)} / ${kb(res.new.ab)}; loss ${lo.toFixed(7)} / ${ln.toFixed(7)}`);
+    `heap per evaluate ${kb(res.old.heap)} / ${kb(res.new.heap)} + array buffers ${(med(res.old.ab) / 1024).toFixed(1)} / ${(med(res.new.ab) / 1024).toFixed(1)} KiB (medians); loss ${lo.toFixed(7)} / ${ln.toFixed(7)}`);
 }
 
 // The head alone on h [T·B, H] = [1600, 128]: no tape (evaluate's head), and forward + backward
