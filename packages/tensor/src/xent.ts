@@ -19,7 +19,7 @@ export interface XentGrad {
 }
 
 /**
- * z:[N, V] contiguous, targets:[N] class indices in [0, V) →
+ * z:[N, V] contiguous, targets:[N] class indices in [0, V), bias:[V] (optional: first z_ij += b_j, in place) →
  *   loss[i] = log Σ_j e^(z_ij − m_i) − (z_iy − m_i),  m_i = max_j z_ij     (= −log softmax(z_i)[y_i], float64)
  * and with `grad`, z is overwritten in place by
  *   dz_ij = c_i · (softmax(z_i)_j − [j = y_i]),   colSum_j = Σ_i dz_ij
@@ -28,7 +28,7 @@ export interface XentGrad {
  * For float32 z, z_iy − m_i is rounded to float32 on either path, as logSoftmax rounds it: logits
  * so far apart that the difference overflows give loss +∞ (a diverging run is seen as one).
  */
-export function softmaxCrossEntropyRows(z: Tensor, targets: Int32Array, loss: Float64Array, grad?: XentGrad): void {
+export function softmaxCrossEntropyRows(z: Tensor, targets: Int32Array, loss: Float64Array, grad?: XentGrad, bias?: Tensor | null): void {
   if (z.rank !== 2 || !z.isContiguous()) throw new TensorError('softmaxCrossEntropyRows', `logits must be a contiguous [N, V], got ${shapeStr(z.shape)}${z.rank === 2 ? ' (strided)' : ''}`);
   const [N, V] = z.shape;
   if (targets.length !== N) throw new TensorError('softmaxCrossEntropyRows', `${targets.length} targets for ${N} rows of logits ${shapeStr(z.shape)}`);
@@ -36,6 +36,9 @@ export function softmaxCrossEntropyRows(z: Tensor, targets: Int32Array, loss: Fl
   for (let i = 0; i < N; i++) {
     const y = targets[i];
     if (!(y >= 0 && y < V)) throw new TensorError('softmaxCrossEntropyRows', `target ${y} at row ${i} is not a class index in [0, ${V})`);
+  }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== V || bias.dtype !== z.dtype)) {
+    throw new TensorError('softmaxCrossEntropyRows', `bias ${shapeStr(bias.shape)} ${bias.dtype} must be [${V}] ${z.dtype} for logits ${shapeStr(z.shape)}`);
   }
   if (grad) {
     if (grad.colSum.length !== V) throw new TensorError('softmaxCrossEntropyRows', `colSum holds ${grad.colSum.length} values, needs ${V}`);
@@ -46,20 +49,26 @@ export function softmaxCrossEntropyRows(z: Tensor, targets: Int32Array, loss: Fl
     return;
   }
   const Z = z.data;
-  if (Z instanceof Float32Array && N * V >= MIN_WASM && xentWasm(Z, z.offset, N, V, targets, loss, grad)) return;
-  xentJs(Z, z.offset, N, V, targets, loss, grad);
+  const b = bias ? bias.contiguous() : null;
+  const B = b ? b.data : null, bOff = b ? b.offset : 0;
+  if (Z instanceof Float32Array && N * V >= MIN_WASM && xentWasm(Z, z.offset, N, V, targets, loss, grad, B as Float32Array | null, bOff)) return;
+  xentJs(Z, z.offset, N, V, targets, loss, grad, B, bOff);
 }
 
 /** Below this many logits the call and the copies cost more than the loop. */
 const MIN_WASM = 256;
 
-function xentJs(Z: Float32Array | Float64Array, off: number, N: number, V: number, targets: Int32Array, loss: Float64Array, grad?: XentGrad): void {
+function xentJs(
+  Z: Float32Array | Float64Array, off: number, N: number, V: number, targets: Int32Array, loss: Float64Array, grad: XentGrad | undefined,
+  B: Float32Array | Float64Array | null, bOff: number,
+): void {
   const col = grad?.colSum;
   col?.fill(0);
   const f32 = Z instanceof Float32Array; // z − m rounded to float32, as the kernel (and logSoftmax) do: an overflow is +∞ there too
   for (let i = 0; i < N; i++) {
     const o = off + i * V;
     const y = targets[i];
+    if (B) for (let j = 0; j < V; j++) Z[o + j] += B[bOff + j];
     const picked = Z[o + y];
     let m = -Infinity;
     for (let j = 0; j < V; j++) if (m < Z[o + j]) m = Z[o + j]; // NaN entries skipped: they reach s
@@ -116,12 +125,16 @@ let heapI: Int32Array<ArrayBufferLike> = new Int32Array(0);
 
 const up4 = (n: number): number => (n + 3) & ~3;
 
-function xentWasm(Z: Float32Array, off: number, N: number, V: number, targets: Int32Array, loss: Float64Array, grad?: XentGrad): boolean {
+function xentWasm(
+  Z: Float32Array, off: number, N: number, V: number, targets: Int32Array, loss: Float64Array, grad: XentGrad | undefined,
+  B: Float32Array | null, bOff: number,
+): boolean {
   const k = headKernels();
   if (k === null) return false;
   const zAt = addressOf(Z);
+  const bAt = B ? addressOf(B) : -1;
   const perRow = grad !== undefined && typeof grad.scale !== 'number';
-  const floats = up4(N) + up4(3 * N) + (perRow ? up4(N) : 0) + up4(V) + (zAt < 0 ? N * V : 0);
+  const floats = up4(N) + up4(3 * N) + (perRow ? up4(N) : 0) + 2 * up4(V) + (zAt < 0 ? N * V : 0);
   if (4 * floats > blockBytes) {
     if (block !== 0) arenaFree(block);
     blockBytes = Math.ceil(4 * floats * 1.25);
@@ -136,20 +149,22 @@ function xentWasm(Z: Float32Array, off: number, N: number, V: number, targets: I
   const stats = tgt + up4(N);
   const wts = stats + up4(3 * N);
   const col = wts + (perRow ? up4(N) : 0);
-  const zc = col + up4(V);
+  const bc = col + up4(V); // the bias (zeros without one) when it is not in the arena
+  const zc = bc + up4(V);
   heapI.set(targets, tgt);
   if (perRow) {
     const sc = grad.scale as Float64Array;
     for (let i = 0; i < N; i++) heapF[wts + i] = sc[i];
   }
   if (grad) heapF.fill(0, col, col + V);
+  const bb = bAt >= 0 ? bAt + 4 * bOff : 4 * bc;
+  if (!B) heapF.fill(0, bc, bc + V);
+  else if (bAt < 0) for (let j = 0; j < V; j++) heapF[bc + j] = B[bOff + j];
   const zb = zAt >= 0 ? zAt + 4 * off : 4 * zc;
   if (zAt < 0) heapF.set(Z.subarray(off, off + N * V), zc);
-  k.xent(N, V, zb, 4 * tgt, 4 * stats, grad && !perRow ? (grad.scale as number) : 0, perRow ? 4 * wts : 0, 4 * col, grad ? 1 : 0);
+  k.xent(N, V, zb, bb, 4 * tgt, 4 * stats, grad && !perRow ? (grad.scale as number) : 0, perRow ? 4 * wts : 0, 4 * col, grad ? 1 : 0);
   for (let i = 0, s = stats; i < N; i++, s += 3) loss[i] = Math.log(heapF[s + 1]) - Math.fround(heapF[s + 2] - heapF[s]);
-  if (grad) {
-    for (let j = 0; j < V; j++) grad.colSum[j] = heapF[col + j];
-    if (zAt < 0) Z.set(heapF.subarray(zc, zc + N * V), off);
-  }
+  if (grad) for (let j = 0; j < V; j++) grad.colSum[j] = heapF[col + j];
+  if (zAt < 0 && (grad || B)) Z.set(heapF.subarray(zc, zc + N * V), off); // z was written: dz, or z + b
   return true;
 }

@@ -44,19 +44,23 @@ const simd = backendInfo().simd;
         if (N > 4) x[4 * V] = Infinity;
         const y = Int32Array.from({ length: N }, () => Math.floor(rng.next() * V));
         const c = Float32Array.from({ length: N }, (_, i) => (i % 4 === 1 ? 0 : 0.25 + (i % 3)));
-        // layout (floats): guard | z | guard | tgt | guard | stats | guard | wts | guard | col | guard
+        const bias = normal([V], 0, 2, { rng }).data as Float32Array;
+        // layout (floats): guard | z | guard | tgt | guard | stats | guard | wts | guard | col | guard | bias | guard
         F.fill(GUARD, 0, 16 * 1024);
-        const z0 = 4, t0 = z0 + N * V + 4, s0 = t0 + N + 4, w0 = s0 + 3 * N + 4, c0 = w0 + N + 4, end = c0 + V + 4;
+        const z0 = 4, t0 = z0 + N * V + 4, s0 = t0 + N + 4, w0 = s0 + 3 * N + 4, c0 = w0 + N + 4, b0 = c0 + V + 4, end = b0 + V;
         F.set(x, z0);
+        F.set(bias, b0);
         I.set(y, t0);
         F.set(c, w0);
         F.fill(0, c0, c0 + V);
-        xent(N, V, 4 * z0, 4 * t0, 4 * s0, 0.75, perRow ? 4 * w0 : 0, 4 * c0, train ? 1 : 0);
-        for (const g of [z0 - 4, t0 - 4, s0 - 4, w0 - 4, c0 - 4, c0 + V]) for (let k = 0; k < 4; k++) expect(F[g + k]).toBe(GUARD);
-        expect(F[end]).toBe(GUARD);
+        xent(N, V, 4 * z0, 4 * b0, 4 * t0, 4 * s0, 0.75, perRow ? 4 * w0 : 0, 4 * c0, train ? 1 : 0);
+        for (const g of [z0 - 4, t0 - 4, s0 - 4, w0 - 4, c0 - 4, c0 + V, end]) for (let k = 0; k < 4; k++) expect(F[g + k]).toBe(GUARD);
+        for (let j = 0; j < V; j++) expect(F[b0 + j]).toBe(bias[j]); // the bias is read, never written
+        // z + b, as the float32 add the kernel does (the reference below works from these values)
+        const zb = Float32Array.from(x, (v, q) => v + bias[q % V]);
         const col = new Float64Array(V);
         for (let i = 0; i < N; i++) {
-          const row = Array.from(x.subarray(i * V, (i + 1) * V));
+          const row = Array.from(zb.subarray(i * V, (i + 1) * V));
           const m = row.reduce((a, v) => (a < v ? v : a), -Infinity);
           const s = row.reduce((a, v) => a + Math.exp(v - m), 0);
           const ref = Math.log(s) - (row[y[i]] - m);
@@ -70,7 +74,7 @@ const simd = backendInfo().simd;
           for (let j = 0; j < V; j++) {
             const at = F[z0 + i * V + j];
             if (!train) {
-              expect(Object.is(at, x[i * V + j]) || (Number.isNaN(at) && Number.isNaN(x[i * V + j]))).toBe(true); // logits untouched
+              expect(Object.is(at, zb[i * V + j]) || (Number.isNaN(at) && Number.isNaN(zb[i * V + j]))).toBe(true); // logits + bias, in place
               continue;
             }
             if (ci === 0) {
@@ -99,11 +103,11 @@ const simd = backendInfo().simd;
 describe('softmaxCrossEntropyRows', () => {
   afterAll(() => setBackend('auto'));
 
-  const rows = (be: 'js' | 'wasm', z: Tensor, y: Int32Array, scale: number | Float64Array | null) => {
+  const rows = (be: 'js' | 'wasm', z: Tensor, y: Int32Array, scale: number | Float64Array | null, bias: Tensor | null = null) => {
     setBackend(be);
     const loss = new Float64Array(z.shape[0]);
     const colSum = new Float64Array(z.shape[1]);
-    softmaxCrossEntropyRows(z, y, loss, scale === null ? undefined : { scale, colSum });
+    softmaxCrossEntropyRows(z, y, loss, scale === null ? undefined : { scale, colSum }, bias);
     return { loss, colSum, z: Float64Array.from(z.data.subarray(z.offset, z.offset + z.size)) };
   };
 
@@ -115,13 +119,17 @@ describe('softmaxCrossEntropyRows', () => {
     const sc = Float64Array.from({ length: N }, (_, i) => (i % 7 === 0 ? 0 : 1 / N));
     setBackend('wasm');
     expect(headKernels()).not.toBeNull();
-    for (const scale of [null, 1 / N, sc]) {
-      const js = rows('js', x.clone(), y, scale);
-      const copied = rows('wasm', x.clone(), y, scale);
-      const resident = rows('wasm', toResident(x), y, scale);
+    const bias = normal([V], 0, 1, { rng });
+    for (const [scale, b] of [[null, null], [1 / N, null], [sc, null], [null, bias], [sc, bias], [1 / N, toResident(bias)]] as const) {
+      const js = rows('js', x.clone(), y, scale, b);
+      const copied = rows('wasm', x.clone(), y, scale, b);
+      const resident = rows('wasm', toResident(x), y, scale, b);
       for (const w of [copied, resident]) {
         for (let i = 0; i < N; i++) expect(Math.abs(w.loss[i] - js.loss[i])).toBeLessThanOrEqual(2e-5 * (1 + Math.abs(js.loss[i])));
-        if (scale === null) continue;
+        if (scale === null) {
+          for (let q = 0; q < N * V; q++) expect(w.z[q]).toBe(js.z[q]); // z + b: one float32 add either way
+          continue;
+        }
         for (let q = 0; q < N * V; q++) expect(Math.abs(w.z[q] - js.z[q])).toBeLessThanOrEqual(2e-7 / N + 1e-7 * Math.abs(js.z[q]));
         for (let j = 0; j < V; j++) expect(Math.abs(w.colSum[j] - js.colSum[j])).toBeLessThanOrEqual(2e-6);
       }
@@ -148,5 +156,6 @@ describe('softmaxCrossEntropyRows', () => {
     expect(() => softmaxCrossEntropyRows(t.transpose(), Int32Array.from([0, 0, 0]), new Float64Array(3))).toThrow('contiguous [N, V]');
     expect(() => softmaxCrossEntropyRows(t, Int32Array.from([0, 0]), new Float64Array(1))).toThrow('loss buffer holds 1 values, needs 2');
     expect(() => softmaxCrossEntropyRows(t, Int32Array.from([0, 0]), loss, { scale: 1, colSum: new Float64Array(2) })).toThrow('colSum holds 2 values, needs 3');
+    expect(() => softmaxCrossEntropyRows(t, Int32Array.from([0, 0]), loss, undefined, Tensor.fromArray(new Float64Array(2), [2]))).toThrow('bias [2] float64 must be [3] float64');
   });
 });

@@ -16,7 +16,7 @@ export interface LinearCrossEntropyAttrs {
 
 // The output head as one record: linear then softmax cross-entropy, never materialising the
 // log-probabilities.   h:[N, H]  W:[V, H]  b:[V]  targets:[N]
-//   z = h Wᵀ + b                                          [N, V]  (one GEMM, bias rows first, β = 1)
+//   z = h Wᵀ + b                                          [N, V]  (one GEMM; b added by the row kernel)
 //   L = Σᵢ wᵢ·(log Σⱼ e^(z_ij − mᵢ) − (z_iyᵢ − mᵢ)) / D,   D = Σᵢ wᵢ ('mean') or 1 ('sum')
 //   dz = dy · cᵢ·(softmax(zᵢ) − onehot(yᵢ)),  cᵢ = wᵢ / D       (written over z by the forward)
 //   dh = dz W   [N, V]·[V, H]      dW = dzᵀ h   [V, N]·[N, H]      db = Σᵢ dzᵢ  (from the forward's kernel)
@@ -39,13 +39,7 @@ export const linearCrossEntropyOp: OpDef<LinearCrossEntropyAttrs> = {
     // not kept: it is allocated for this call and released before returning.
     const reuse = !grad && N * V <= WORKSPACE_MAX;
     const z = reuse ? workspace(N, V, h.dtype) : transientEmpty([N, V], h.dtype);
-    const Z = z.data;
-    if (b) {
-      const bc = b.contiguous();
-      const row = bc.data.subarray(bc.offset, bc.offset + V);
-      for (let n = 0; n < N; n++) Z.set(row, n * V);
-    }
-    gemm(h, w, z, { transB: true, beta: b ? 1 : 0 });
+    gemm(h, w, z, { transB: true, beta: 0 }); // h Wᵀ; the row kernel adds b as it first reads each row
 
     let denom = N;
     if (weights) {
@@ -61,7 +55,7 @@ export const linearCrossEntropyOp: OpDef<LinearCrossEntropyAttrs> = {
     }
     const rows = lossRows(N);
     const colSum = grad ? new Float64Array(V) : undefined;
-    softmaxCrossEntropyRows(z, targets, rows, colSum ? { scale, colSum } : undefined);
+    softmaxCrossEntropyRows(z, targets, rows, colSum ? { scale, colSum } : undefined, b);
     let loss = 0;
     for (let i = 0; i < N; i++) {
       const wi = weights ? weights[i] : 1;

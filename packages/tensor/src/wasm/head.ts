@@ -5,6 +5,8 @@ import { VMath, extractLane, replaceLane, vadd, vconst, vdiv, vmul, vpmax, vsub,
  * The output head's row kernel as a WebAssembly SIMD module: softmax cross-entropy over the
  * rows of logits z [N, V] (row-major, contiguous) against integer targets, four classes at a
  * time. Per row i, with y = targets[i]:
+ *   z_ij ← z_ij + bias_j                   (in place: the linear layer's bias, added here rather than
+ *                                           copied into every row before the GEMM)
  *   m_i = max_j z_ij                       (NaN entries skipped: they reach the sum below)
  *   s_i = Σ_j e^(z_ij − m_i)                (vector exp of ./vmath.ts, ≤ 2 ulp)
  *   stats[i] = (m_i, s_i, z_iy)             the caller forms loss_i = log s_i − (z_iy − m_i)
@@ -13,12 +15,12 @@ import { VMath, extractLane, replaceLane, vadd, vconst, vdiv, vmul, vpmax, vsub,
  *   col[j] += Σ_i dz_ij                      (the bias gradient of a linear layer before it)
  * A row with c_i = 0 (a masked row) gets dz = 0 exactly, whatever its logits.
  * Rows of all −∞, or holding +∞ or NaN, give s (or m) NaN/∞ → a NaN loss, as PyTorch.
- * Addresses are BYTE addresses in the imported memory: z, col f32; tgt i32 [N]; stats f32 [N, 3];
+ * Addresses are BYTE addresses in the imported memory: z, col, bias f32 [V]; tgt i32 [N]; stats f32 [N, 3];
  * wts f32 [N]. Any N ≥ 0, V ≥ 1; the V % 4 classes at a row's end go through the same vector
  * code, loaded and stored lane by lane (unused lanes hold −∞: e^(−∞) = 0 adds nothing).
  */
 export interface HeadKernels {
-  xent(N: number, V: number, z: number, tgt: number, stats: number, scale: number, wts: number, col: number, grad: number): void;
+  xent(N: number, V: number, z: number, bias: number, tgt: number, stats: number, scale: number, wts: number, col: number, grad: number): void;
 }
 
 // Core opcodes emitter.ts does not list.
@@ -38,8 +40,8 @@ const f32op = (op: number, a: Expr, b: Expr): Expr => (f) => {
 };
 
 function xent(): Func {
-  const f = new Func([I32, I32, I32, I32, I32, F32, I32, I32, I32]);
-  const [N, V, z, tgt, stats, scale, wts, col, grad] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const f = new Func([I32, I32, I32, I32, I32, I32, F32, I32, I32, I32]);
+  const [N, V, z, bias, tgt, stats, scale, wts, col, grad] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const m = new VMath(f);
   const i = f.local(I32);
   const o = f.local(I32); // byte offset of j within the row
@@ -85,17 +87,25 @@ function xent(): Func {
     f.set(i, i32(0));
     f.loop((rowLoop) => {
       f.set(y, shl(i32load(get(tgt)), i32(2)));
-      f.set(picked, f32load(add(get(z), get(y))));
-      // pass 1: m = max_j z_j — pmax(acc, x) keeps acc when x is NaN
+      // pass 1: z += b (stored), m = max_j z_j — pmax(acc, x) keeps acc when x is NaN
       f.set(mx, NEG_INF);
       cols(
-        () => void f.set(mx, vpmax(get(mx), v128load(at(z), 0, 2))),
         () => {
-          tailLoad(t);
+          f.set(t, vadd(v128load(at(z), 0, 2), v128load(at(bias), 0, 2)));
+          f.run(v128store(at(z), get(t), 0, 2));
+          f.set(mx, vpmax(get(mx), get(t)));
+        },
+        () => {
+          tailLoad(t); // −∞ past the row's end, and −∞ + b = −∞
+          f.set(e, replaceLane(vzero(), 0, f32load(at(bias))));
+          for (let k = 1; k < 3; k++) f.if(lt(i32(4 * k), get(rem)), () => void f.set(e, replaceLane(get(e), k, f32load(at(bias), 4 * k))));
+          f.set(t, vadd(get(t), get(e)));
+          tailStore(z, t);
           f.set(mx, vpmax(get(mx), get(t)));
         },
       );
       reduce(mx, vpmax);
+      f.set(picked, f32load(add(get(z), get(y))));
       // pass 2: s = Σ_j e^(z_j − m), the exponentials kept in z when training
       f.set(s, vzero());
       cols(
