@@ -1,7 +1,7 @@
 import { Rng, oneHot } from '@unfold/tensor';
 import * as ad from '@unfold/autodiff';
 import { LSTM, GRU } from '@unfold/rnn';
-import { Adam, CharRNN, CharVocab, SGD, computeGradients, sampleIds } from '@unfold/rnn';
+import { Adam, CharRNN, CharVocab, SGD, computeGradients, drawFrom, sampleIds } from '@unfold/rnn';
 
 const text = 'hello world, hello rnn. '.repeat(20);
 const vocab = CharVocab.fromText(text);
@@ -79,6 +79,19 @@ describe('CharRNN', () => {
     }
   });
 
+  test('loss (one linearCrossEntropy record) equals crossEntropy of forward()\'s logits, value and every gradient (float64)', () => {
+    const m = new CharRNN({ cell: 'lstm', vocabSize: vocab.size, hiddenSize: 6, numLayers: 2, seed: 2, dtype: 'float64' });
+    const { x, y } = batch(5, 3, 11);
+    const params = m.parameters();
+    const fused = computeGradients(m, () => m.loss(x, y, [5, 3])).loss.item();
+    const gf = params.map((p) => p.grad!);
+    const twin = computeGradients(m, () => ({ loss: ad.crossEntropy(ad.reshape(m.forward(x, [5, 3]).logits, [-1, vocab.size]), y) })).loss.item();
+    expect(Math.abs(fused - twin)).toBeLessThan(1e-13);
+    params.forEach((p, k) => {
+      for (let i = 0; i < p.grad!.size; i++) expect(Math.abs(gf[k].data[i] - p.grad!.data[i])).toBeLessThan(1e-13);
+    });
+  });
+
   test('sampling: valid ids, deterministic with a seed, temperature and top-k validated', () => {
     const m = new CharRNN({ cell: 'lstm', vocabSize: vocab.size, hiddenSize: 8, seed: 1 });
     const prime = vocab.encode('hel');
@@ -90,6 +103,28 @@ describe('CharRNN', () => {
     const g1 = sampleIds(m, prime, { length: 5, topK: 1, rng: new Rng(1) });
     expect(sampleIds(m, prime, { length: 5, topK: 1, rng: new Rng(2) })).toEqual(g1);
     expect(() => sampleIds(m, prime, { length: 5, temperature: 0 })).toThrow('sample: temperature must be positive');
+  });
+
+  test('sampling draws from the same distribution as predict(): its one-row head equals fc on the last step', () => {
+    const m = new CharRNN({ cell: 'gru', vocabSize: vocab.size, hiddenSize: 12, numLayers: 2, seed: 3 });
+    const prime = vocab.encode('hel');
+    for (const p of m.parameters()) for (let i = 0; i < p.value.size; i++) p.value.data[i] *= 6; // peaked distributions: a wrong row would draw differently
+    for (const [temperature, topK] of [[1, 0], [0.7, 0], [1.3, 4], [1, 1]] as const) {
+      const got = sampleIds(m, prime, { length: 12, temperature, topK, rng: new Rng(8) });
+      // reference: full predict() per character, drawFrom over its last row (a plain array)
+      const rng = new Rng(8);
+      const ref: number[] = [];
+      let { logits, state } = m.predict(prime, [prime.length, 1]);
+      let last = logits.slice(prime.length - 1, 0).toFlatArray();
+      for (let n = 0; n < 12; n++) {
+        const id = drawFrom(last, temperature, topK, rng);
+        ref.push(id);
+        ({ logits, state } = m.predict([id], [1, 1], state));
+        last = logits.slice(0, 0).toFlatArray();
+      }
+      expect(got).toEqual(ref);
+    }
+    expect(m.training).toBe(true); // eval mode only while sampling
   });
 
   test('bad input names the problem', () => {

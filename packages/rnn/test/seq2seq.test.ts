@@ -1,4 +1,5 @@
 import { Rng, Tensor, TensorError } from '@unfold/tensor';
+import * as ad from '@unfold/autodiff';
 import { gradCheck, noGrad } from '@unfold/autodiff';
 import { Adam, EOS_ID, PAD_ID, SEQ2SEQ_VOCAB, SOS_ID, clipGradNorm, computeGradients, makeReverseDataset } from '@unfold/rnn';
 import { Seq2Seq, Seq2SeqOptions, makeSeq2SeqBatch } from '../src/models/seq2seq';
@@ -168,4 +169,12 @@ describe('errors', () => {
     expect(err).toBeInstanceOf(TensorError);
     expect((err as Error).message).toMatch(re);
   });
+});
+
+test('Seq2Seq.loss (one linearCrossEntropy record, padding weighs 0) equals crossEntropy of forward()\'s logits (float64)', () => {
+  const m = tiny({ cell: 'lstm', attention: 'general' });
+  const batch = makeSeq2SeqBatch(ds);
+  const w = batch.tgtOut.mask.toFlatArray();
+  const twin = ad.crossEntropy(ad.reshape(m.forward(batch).logits, [-1, V]), batch.tgtOut.ids, { weights: w }).item();
+  expect(Math.abs(m.loss(batch).loss.item() - twin)).toBeLessThan(1e-13);
 });

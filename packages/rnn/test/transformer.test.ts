@@ -174,3 +174,11 @@ describe('CharTransformer', () => {
     expect(m.evaluate(x, y, [T, B])).toBeLessThan(0.35);
   });
 });
+
+test('CharTransformer.loss (one linearCrossEntropy record) equals crossEntropy of forward()\'s logits (float64)', () => {
+  const m = new CharTransformer({ vocabSize: 7, dModel: 8, nHeads: 2, nLayers: 1, blockSize: 6, seed: 1, dtype: 'float64' });
+  const x = [0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4];
+  const y = x.map((v) => (v + 1) % 7);
+  const twin = ad.crossEntropy(ad.reshape(m.forward(x, [6, 2]).logits, [-1, 7]), y).item();
+  expect(Math.abs(m.loss(x, y, [6, 2]).loss.item() - twin)).toBeLessThan(1e-13);
+});

@@ -50,3 +50,26 @@ afterAll(() => {
   }
   T.setBackend('auto');
 });
+
+(T.backendInfo().simd ? test : test.skip)('without shared memory: the output head (linearCrossEntropy, logits staged per call) matches JS, loss and gradients', () => {
+  const [Tn, B, V] = [30, 16, 37];
+  const x = Int32Array.from({ length: Tn * B }, (_, i) => (i * 7) % V);
+  const y = Int32Array.from({ length: Tn * B }, (_, i) => (i * 5 + 1) % V);
+  const run = (be: 'js' | 'wasm') => {
+    T.setBackend(be, { minFlops: 0 });
+    const m = new R.CharRNN({ cell: 'rnn', vocabSize: V, hiddenSize: 24, seed: 5 });
+    const loss = R.computeGradients(m, () => m.loss(x, y, [Tn, B])).loss.item();
+    const ev = m.evaluate(x, y, [Tn, B]);
+    return { loss, ev, grads: m.parameters().map((p) => (p.grad as import('@unfold/tensor').Tensor).toFlatArray()) };
+  };
+  const wa = run('wasm');
+  expect(T.residentPays()).toBe(false);
+  const js = run('js');
+  expect(Math.abs(wa.loss - js.loss)).toBeLessThan(1e-5);
+  expect(Math.abs(wa.ev - js.ev)).toBeLessThan(1e-5);
+  wa.grads.forEach((g, k) => {
+    const scale = Math.max(1, ...js.grads[k].map(Math.abs));
+    g.forEach((v, i) => expect(Math.abs(v - js.grads[k][i]) / scale).toBeLessThan(1e-4));
+  });
+  T.setBackend('auto');
+});

@@ -14,6 +14,7 @@ export { greater, greaterEqual, less, lessEqual, equal, notEqual, where } from '
 export { addInPlace, subInPlace, mulInPlace, scaleInPlace, axpyInPlace, fillInPlace, copyInto, clipInPlace } from './inplace';
 export { sum, mean, max, min, logSumExp, norm, argmax, sumToShape } from './reduce';
 export { softmax, logSoftmax, oneHot, gather, scatterAdd } from './nn';
+export { softmaxCrossEntropyRows, XentGrad, headKernels } from './xent';
 export { concat, stack, split } from './join';
 export { matmul, gemm, gemmArrays, gemmStrided, withPackedOperand, MatmulOptions, GemmOptions } from './matmul';
 export { backendInfo, setBackend, setThreads, BackendInfo, wasmActive } from './wasm/backend';

@@ -2,6 +2,7 @@ import { OpDef } from '../op';
 import { addOp } from './add';
 import { concatOp } from './concat';
 import { crossEntropyOp } from './crossEntropy';
+import { linearCrossEntropyOp } from './linearCrossEntropy';
 import { divOp } from './div';
 import { dropoutOp } from './dropout';
 import { gatherOp } from './gather';
@@ -37,13 +38,13 @@ import { whereOp } from './where';
 export type OpName =
   | 'add' | 'sub' | 'mul' | 'div' | 'neg' | 'exp' | 'log' | 'tanh' | 'sigmoid' | 'relu' | 'sqrt' | 'abs' | 'pow' | 'clip'
   | 'where' | 'matmul' | 'sum' | 'max' | 'reshape' | 'permute' | 'slice' | 'broadcastTo' | 'concat' | 'gather'
-  | 'dropout' | 'logSoftmax' | 'crossEntropy' | 'linear';
+  | 'dropout' | 'logSoftmax' | 'crossEntropy' | 'linear' | 'linearCrossEntropy';
 
 export const OPS = {
   add: addOp, sub: subOp, mul: mulOp, div: divOp, neg: negOp, exp: expOp, log: logOp, tanh: tanhOp, sigmoid: sigmoidOp,
   relu: reluOp, sqrt: sqrtOp, abs: absOp, pow: powOp, clip: clipOp, where: whereOp, matmul: matmulOp, sum: sumOp, max: maxOp,
   reshape: reshapeOp, permute: permuteOp, slice: sliceOp, broadcastTo: broadcastToOp, concat: concatOp, gather: gatherOp,
-  dropout: dropoutOp, logSoftmax: logSoftmaxOp, crossEntropy: crossEntropyOp, linear: linearOp,
+  dropout: dropoutOp, logSoftmax: logSoftmaxOp, crossEntropy: crossEntropyOp, linear: linearOp, linearCrossEntropy: linearCrossEntropyOp,
 } satisfies Record<OpName, OpDef<any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export { add } from './add';
@@ -74,4 +75,5 @@ export { gather, Indices } from './gather';
 export { dropout } from './dropout';
 export { logSoftmax } from './logSoftmax';
 export { crossEntropy } from './crossEntropy';
+export { linearCrossEntropy } from './linearCrossEntropy';
 export { mean, square, softmax, logSumExp, maximum, minimum, mse, transpose, unsqueeze, squeeze, stack, split } from './composed';

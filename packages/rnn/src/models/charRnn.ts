@@ -78,22 +78,37 @@ export class CharRNN extends Module {
 
   /** ids [T, B] → logits [T, B, V] and the final state. */
   forward(ids: ArrayLike<number>, shape: readonly number[], state?: CharState): { logits: Tensor; state: CharState } {
+    const r = this.hiddenStates(ids, shape, state);
+    return { logits: this.fc.forward(r.hidden), state: r.state }; // [T, B, H] → [T, B, V]
+  }
+
+  /** ids [T, B] → the top layer's outputs [T, B, H] (what `fc` turns into logits) and the final state. */
+  hiddenStates(ids: ArrayLike<number>, shape: readonly number[], state?: CharState): { hidden: Tensor; state: CharState } {
     this.checkIds('input', ids, shape);
     const [T, B] = shape;
     // one-hot input: the layer looks up rows of W_ihᵀ instead of multiplying by a one-hot [T, B, V]
     const r = this.embedding
       ? this.rnn.forward(ad.reshape(this.embedding.forward(ids), [T, B, this.embedding.embeddingDim]), { h0: state?.h, c0: state?.c }) // x: [T, B, E]
       : this.rnn.forwardIds(ids, [T, B], { h0: state?.h, c0: state?.c });
-    const logits = this.fc.forward(r.output); // [T, B, V]
-    return { logits, state: { h: r.hN, c: r.cN } };
+    return { hidden: r.output, state: { h: r.hN, c: r.cN } };
   }
 
   /** Mean cross-entropy (nats per character) of predicting y from x; y [T, B] ids. */
   loss(x: ArrayLike<number>, y: ArrayLike<number>, shape: readonly number[], state?: CharState): { loss: Tensor; state: CharState } {
     this.checkIds('target', y, shape);
-    const { logits, state: next } = this.forward(x, shape, state);
-    const V = this.opts.vocabSize;
-    return { loss: ad.crossEntropy(ad.reshape(logits, [-1, V]), y), state: next };
+    const { hidden, state: next } = this.hiddenStates(x, shape, state);
+    return { loss: this.headLoss(hidden, y), state: next };
+  }
+
+  /**
+   * The output head's loss: cross-entropy of fc(hidden) against y, hidden [..., H] with one
+   * target per row, in one record (linearCrossEntropy: the logits are never kept).
+   */
+  headLoss(hidden: Tensor, y: ArrayLike<number>, opts: { weights?: ArrayLike<number>; reduction?: 'mean' | 'sum' } = {}): Tensor {
+    const H = this.fc.inFeatures;
+    if (hidden.rank < 1 || hidden.shape[hidden.rank - 1] !== H) throw new TensorError('CharRNN', `hidden ${shapeStr(hidden.shape)} does not end in ${H} features`);
+    const h2 = hidden.rank === 2 ? hidden : ad.reshape(hidden, [-1, H]); // [N, H]
+    return ad.linearCrossEntropy(h2, this.fc.weight, this.fc.bias, y, opts);
   }
 
   /**

@@ -160,6 +160,12 @@ export class Seq2Seq extends Module {
 
   /** Teacher-forced pass: logits [T,B,V] and the attention weights of every step ([T] × [B,S]). */
   forward(batch: Seq2SeqBatch): { logits: Tensor; weights: Tensor[] } {
+    const { hidden, weights } = this.decodeStates(batch);
+    return { logits: this.out.forward(hidden), weights }; // [T,B,H] → [T,B,V]
+  }
+
+  /** Teacher-forced pass up to the output layer: h̃ [T,B,H] and the attention weights. */
+  private decodeStates(batch: Seq2SeqBatch): { hidden: Tensor; weights: Tensor[] } {
     const { src, tgtIn } = this.checkBatch(batch);
     this.checkIds('tgtIn', tgtIn);
     const [T, B] = tgtIn.shape;
@@ -173,17 +179,18 @@ export class Seq2Seq extends Module {
       weights.push(r.weights);
       st = r.state;
     }
-    return { logits: this.out.forward(ad.stack(hs, 0)), weights }; // [T,B,H] → [T,B,V]
+    return { hidden: ad.stack(hs, 0), weights };
   }
 
   /** Mean cross-entropy per real target token (padding weighs 0) and the number of such tokens. */
   loss(batch: Seq2SeqBatch): { loss: Tensor; tokens: number } {
     const { tgtOut } = this.checkBatch(batch);
     this.checkIds('tgtOut', tgtOut);
-    const { logits } = this.forward(batch);
+    const { hidden } = this.decodeStates(batch);
     const w = tgtOut.mask.toFlatArray(); // [T,B] in the same t·B + b order as the logits' rows
     const tokens = w.reduce((a, v) => a + v, 0);
-    return { loss: ad.crossEntropy(ad.reshape(logits, [-1, this.opts.vocabSize]), tgtOut.ids, { weights: w }), tokens };
+    const h = ad.reshape(hidden, [-1, this.out.inFeatures]); // [T·B, H]
+    return { loss: ad.linearCrossEntropy(h, this.out.weight, this.out.bias, tgtOut.ids, { weights: w }), tokens }; // out + loss in one record
   }
 
   /**

@@ -197,13 +197,18 @@ export class CharTransformer extends Module {
 
   /** Batch-major logits [B, T, V] for time-major ids [T, B]. */
   private logitsBT(ids: ArrayLike<number>, T: number, B: number): Tensor {
+    return this.head.forward(this.featuresBT(ids, T, B));
+  }
+
+  /** ids [T, B] → the final layer-normed features [B, T, D] (what `head` turns into logits). */
+  private featuresBT(ids: ArrayLike<number>, T: number, B: number): Tensor {
     const D = this.opts.dModel;
     const bt = new Int32Array(T * B);
     for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) bt[b * T + t] = ids[t * B + b];
     const pos = ad.slice(this.pos.value, { start: 0, stop: T }); // [T, D]
     let x = ad.add(ad.reshape(ad.gather(this.tok.value, bt), [B, T, D]), pos); // [B,T,D] + [T,D]
     for (const blk of this.blocks) x = blk.forward(x);
-    return this.head.forward(this.lnF.forward(x));
+    return this.lnF.forward(x);
   }
 
   /** ids [T, B] → logits [T, B, V] (position t sees ids 0 … t only). */
@@ -218,10 +223,10 @@ export class CharTransformer extends Module {
     this.checkIds('input', x, shape);
     this.checkIds('target', y, shape);
     const [T, B] = shape;
-    const V = this.opts.vocabSize;
     const yBT = new Int32Array(T * B); // targets in the logits' [B, T] order
     for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) yBT[b * T + t] = y[t * B + b];
-    return { loss: ad.crossEntropy(ad.reshape(this.logitsBT(x, T, B), [-1, V]), yBT) };
+    const f = ad.reshape(this.featuresBT(x, T, B), [-1, this.opts.dModel]); // [B·T, D]
+    return { loss: ad.linearCrossEntropy(f, this.head.weight, this.head.bias, yBT) }; // the head and its loss in one record
   }
 
   /** Loss without recording a tape. */

@@ -119,21 +119,21 @@ export class CharLMTask implements Task<Window, CharState> {
     const m = this.model;
     if (w.skip === 0 && w.split === w.T) return m.loss(w.x, w.y, [w.T, B], state);
     // steps [0, split) then [split, T): the state after `split` steps starts the next window
-    const V = m.opts.vocabSize;
+    const H = m.opts.hiddenSize;
     const parts: Tensor[] = [];
     let carried = state; // split = 0: the next window starts where this one did
     let s = state;
     for (const [from, to] of [[0, w.split], [w.split, w.T]]) {
       if (to === from) continue;
-      const r = m.forward(w.x.subarray(from * B, to * B), [to - from, B], s);
-      parts.push(ad.reshape(r.logits, [-1, V]));
+      const r = m.hiddenStates(w.x.subarray(from * B, to * B), [to - from, B], s);
+      parts.push(ad.reshape(r.hidden, [-1, H]));
       s = r.state;
       if (to === w.split) carried = r.state;
     }
-    const logits = parts.length === 1 ? parts[0] : ad.concat(parts, 0); // [T·B, V]
+    const hidden = parts.length === 1 ? parts[0] : ad.concat(parts, 0); // [T·B, H]
     const weights = new Float64Array(w.T * B);
     weights.fill(1, w.skip * B); // only the steps this window adds count in its loss
-    return { loss: ad.crossEntropy(logits, w.y, { weights }), state: carried };
+    return { loss: m.headLoss(hidden, w.y, { weights }), state: carried };
   }
 
   detachState(s: CharState): CharState {
