@@ -159,13 +159,13 @@ export const BEGIN = '<!-- models:begin -->';
 export const END = '<!-- models:end -->';
 
 /** Replaces the text between the markers (appending a section with them if absent); other sections are kept. */
-export function writeBetweenMarkers(file: string, body: string, heading = '## Model benchmarks: Unfold vs TensorFlow.js'): void {
+export function writeBetweenMarkers(file: string, body: string, heading = '## Model benchmarks: Unfold vs TensorFlow.js', begin = BEGIN, end = END): void {
   const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  const block = `${BEGIN}\n${body}\n${END}`;
-  const b = old.indexOf(BEGIN);
-  const e = old.indexOf(END);
+  const block = `${begin}\n${body}\n${end}`;
+  const b = old.indexOf(begin);
+  const e = old.indexOf(end);
   let text: string;
-  if (b >= 0 && e > b) text = old.slice(0, b) + block + old.slice(e + END.length);
+  if (b >= 0 && e > b) text = old.slice(0, b) + block + old.slice(e + end.length);
   else text = `${old.replace(/\s*$/, '')}${old ? '\n\n' : ''}${heading}\n\n${block}\n`;
   fs.writeFileSync(file, text);
 }
