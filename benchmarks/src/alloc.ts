@@ -12,7 +12,9 @@
  *   ArrayBuffer bytes = process.memoryUsage().arrayBuffers after − before (typed-array backing
  *                       stores live outside the V8 heap; views of the wasm arena allocate none).
  * A `gc` performance entry inside a measured pass would make the difference an underestimate:
- * those passes are dropped, and the figure is the median of the rest (`clean` of `passes`).
+ * those passes are dropped (`clean` of `passes` remain). The figure is the least of the rest:
+ * a pass that runs a function the optimizing JIT has not (re)compiled yet allocates megabytes of
+ * boxed doubles that the steady state does not; an allocation in the code itself is in every pass.
  * When every pass had a GC inside — V8 scavenges on "external memory pressure" once a pass has
  * allocated ≈ 64 MiB of ArrayBuffers, whatever the young generation's size — the heap figure
  * comes from the sampling heap profiler instead (node:inspector HeapProfiler.startSampling with
@@ -33,7 +35,7 @@ import { collectGarbage } from './harness/memory';
 import { WORKLOADS, makeBatch, sharedWeights } from './workloads';
 
 export interface AllocFigure {
-  /** JS heap bytes allocated per time step (median over the clean passes). */
+  /** JS heap bytes allocated per time step (the least of the clean passes). */
   heapPerStep: number;
   /** ArrayBuffer bytes allocated per time step. */
   arrayBufferPerStep: number;
@@ -52,7 +54,16 @@ export interface AllocFigures {
 }
 
 export const SEMI_SPACE_MIB = 64;
-const WARMUP = 12;
+/**
+ * Warm-up steps (train + infer) before the first workload's measurement, and before each later
+ * one (the code is shared: once optimized for W1 it mostly stays so), and measured passes — fewer
+ * for the pure-TypeScript backend, ~8× slower per step.
+ */
+const PLAN: Record<UnfoldName, { warmup: number; warmupNext: number; passes: number }> = {
+  'unfold-js': { warmup: 12, warmupNext: 3, passes: 5 },
+  'unfold-wasm-1t': { warmup: 12, warmupNext: 4, passes: 5 },
+  'unfold-wasm-2t': { warmup: 12, warmupNext: 4, passes: 5 },
+};
 
 const heapBytes = (): number => {
   let s = 0;
@@ -65,7 +76,7 @@ const medianOf = (xs: number[]): number => {
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-interface Window {
+export interface Window {
   t0: number;
   t1: number;
   heap: number;
@@ -73,7 +84,7 @@ interface Window {
 }
 
 /** One measured call: two full GCs, the readings around fn. */
-function measured(fn: () => unknown): Window {
+export function measured(fn: () => unknown): Window {
   collectGarbage();
   collectGarbage();
   const ab0 = process.memoryUsage().arrayBuffers;
@@ -105,7 +116,7 @@ async function sampledHeapBytes(fn: () => unknown): Promise<number> {
 }
 
 /** Runs in the probe process: figures for one Unfold contender on the given workloads. */
-export async function probe(name: UnfoldName, ids: string[], passes = 5): Promise<Record<string, AllocFigures>> {
+export async function probe(name: UnfoldName, ids: string[], { warmup, warmupNext, passes } = PLAN[name]): Promise<Record<string, AllocFigures>> {
   const gcTimes: number[] = [];
   const obs = new PerformanceObserver((l) => l.getEntries().forEach((e) => gcTimes.push(e.startTime)));
   obs.observe({ entryTypes: ['gc'] });
@@ -118,7 +129,7 @@ export async function probe(name: UnfoldName, ids: string[], passes = 5): Promis
     // warm-up: until the optimizing JIT has compiled the hot loops, an interpreted loop boxes
     // every double it computes (16-byte HeapNumbers: megabytes per pass) — real allocations,
     // but not the steady state a regression should be judged on
-    for (let i = 0; i < WARMUP; i++) {
+    for (let i = 0; i < (Object.keys(out).length === 0 ? warmup : warmupNext); i++) {
       inst.trainStep();
       inst.evaluate();
     }
@@ -137,16 +148,16 @@ export async function probe(name: UnfoldName, ids: string[], passes = 5): Promis
       const ok = xs.filter((x) => !inside(x));
       if (ok.length > 0) {
         return {
-          heapPerStep: (medianOf(ok.map((x) => x.heap)) - base('heap')) / w.seq,
-          arrayBufferPerStep: (medianOf(ok.map((x) => x.ab)) - base('ab')) / w.seq,
+          heapPerStep: (Math.min(...ok.map((x) => x.heap)) - base('heap')) / w.seq,
+          arrayBufferPerStep: (Math.min(...ok.map((x) => x.ab)) - base('ab')) / w.seq,
           clean: ok.length,
           passes: xs.length,
         };
       }
       const est: number[] = [];
-      for (let p = 0; p < 3; p++) est.push(await sampledHeapBytes(() => (mode === 'train' ? inst.trainStep() : inst.evaluate())));
+      for (let p = 0; p < Math.min(3, passes); p++) est.push(await sampledHeapBytes(() => (mode === 'train' ? inst.trainStep() : inst.evaluate())));
       return {
-        heapPerStep: medianOf(est) / w.seq,
+        heapPerStep: Math.min(...est) / w.seq,
         arrayBufferPerStep: Math.max(...xs.map((x) => x.ab)) / w.seq,
         clean: 0,
         passes: xs.length,

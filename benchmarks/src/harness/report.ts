@@ -101,7 +101,7 @@ export function renderMarkdown(rep: ModelsReport): string {
     }
   }
   L.push('');
-  L.push('\\* repetitions reduced: the tfjs cpu backend takes seconds per step, so it gets fewer timed runs (and one warm-up); past 10 minutes of a run every contender gets one timed run per mode.');
+  L.push('\\* repetitions reduced: the tfjs cpu backend takes seconds per step, so it gets fewer timed runs (and one warm-up); past 7 minutes of a run every contender gets one timed run per mode.');
   if (rep.workloads.some((w) => w.notes.length)) {
     L.push('† tfjs-layers 4.22 implements only the Keras GRU with the reset gate applied before the recurrent product (`resetAfter: true` throws), which is not PyTorch\'s GRU. ' +
       'Its loss is checked to 1e-4 against a float64 reference of that formulation (fed PyTorch\'s weights with b_h = b_in + b_hn), but the same-loss assertion against Unfold is skipped for it: same weights and FLOPs, a slightly different function.');
