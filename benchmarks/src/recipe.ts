@@ -9,7 +9,7 @@
  * The PyTorch side is benchmarks/python/recipe.py, run after Unfold (not alternated: each run is
  * minutes long; the load average before and after each is printed).
  *
- *   node --experimental-wasm-relaxed-simd benchmarks/dist/recipe.js [--steps 2000] [--corpus FILE] [--only unfold|pytorch] [--no-write]
+ *   node --experimental-wasm-relaxed-simd benchmarks/dist/recipe.js [--steps 2000] [--corpus FILE] [--only unfold|pytorch] [--no-write] [--report]
  * A run of the full 2,000 steps with both writes results/recipe.json and the README section between the recipe markers.
  */
 import { spawnSync } from 'child_process';
@@ -136,6 +136,8 @@ export function renderRecipe(runs: RecipeRun[], date: string, cpu: string): stri
     ...runs.map((r) => `| ${r.framework} | ${r.trainSeconds.toFixed(1)} | ${((1000 * r.trainSeconds) / r.steps).toFixed(1)} | ${r.firstLoss.toFixed(4)} | ${r.lastLosses.toFixed(4)} | ${r.valLoss.toFixed(4)} | ${r.loadBefore} → ${r.loadAfter} |`),
   ];
   if (runs.length === 2) L.push('', `Unfold ÷ PyTorch training wall time: ${(runs[0].trainSeconds / runs[1].trainSeconds).toFixed(2)}× (below 1× Unfold is faster).`);
+  const load = Math.max(...runs.flatMap((r) => [r.loadBefore, r.loadAfter]));
+  if (load > 1.5) L.push(`The host was shared (1-min load average up to ${load} on ${os.cpus().length} cores): both times are inflated, and not by the same factor — the runs were not alternated.`);
   return L.join('\n');
 }
 
@@ -145,6 +147,13 @@ function main(): void {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;
   };
+  const root = path.resolve(__dirname, '..');
+  if (argv.includes('--report')) {
+    const j = JSON.parse(fs.readFileSync(path.join(root, 'results', 'recipe.json'), 'utf8')) as { date: string; cpu: string; runs: RecipeRun[] };
+    writeBetweenMarkers(path.join(root, 'README.md'), renderRecipe(j.runs, j.date, j.cpu), '## Char-LM recipe: wall time, Unfold vs PyTorch', RECIPE_BEGIN, RECIPE_END);
+    console.log('README recipe section re-rendered from results/recipe.json');
+    return;
+  }
   const steps = Number(opt('--steps') ?? RECIPE.steps);
   const only = opt('--only');
   const corpus = path.resolve(opt('--corpus') ?? path.join(__dirname, '..', '..', '..', 'shared', 'data', 'tinyshakespeare.txt'));
@@ -176,7 +185,6 @@ function main(): void {
     const d = Math.abs(u.firstLoss - t.firstLoss) / Math.max(u.firstLoss, t.firstLoss);
     console.log(`same start: first-step losses differ by ${d.toExponential(1)} (relative)${d > 1e-4 ? ' — NOT the same weights and data' : ''}; Unfold ÷ PyTorch training wall time ${(u.trainSeconds / t.trainSeconds).toFixed(2)}×`);
     if (steps === RECIPE.steps && !argv.includes('--no-write')) {
-      const root = path.resolve(__dirname, '..');
       const date = new Date().toISOString();
       const cpu = `${os.cpus()[0]?.model.trim() ?? 'unknown'} (${os.cpus().length} cores), Node ${process.version}`;
       fs.writeFileSync(path.join(root, 'results', 'recipe.json'), JSON.stringify({ date, cpu, recipe: RECIPE, runs }, null, 1) + '\n');

@@ -65,7 +65,8 @@ function policyFor(quick: boolean) {
     const slow = c === 'tfjs-cpu';
     if (quick) return { warmup: 1, budgetS: mode === 'train' ? 1 : 0.3, minReps: slow ? 1 : 2, maxReps: slow ? 2 : 5, reduced: slow };
     if (slow) return { warmup: 1, budgetS: mode === 'train' ? 5 : 2, minReps: 2, maxReps: mode === 'train' ? 5 : 8, reduced: true };
-    return { warmup: 2, budgetS: mode === 'train' ? 6 : 2, minReps: 5, maxReps: mode === 'train' ? 20 : 40, reduced: false };
+    // seven contenders share the run's time: 4 s of training steps and 1.5 s of inference passes each, per workload
+    return { warmup: 2, budgetS: mode === 'train' ? 4 : 1.5, minReps: 5, maxReps: mode === 'train' ? 20 : 40, reduced: false };
   };
 }
 

@@ -288,8 +288,9 @@ function linearNote(r: ScalingResult): string {
   const l = r.linear;
   const f = r.floorBytesPerStep;
   if (!l || f === undefined) return '';
-  return `least squares over T = ${r.byT.map((p) => p.T).join(', ')} (H = 128): time ${l.ms.slope.toFixed(3)} ms per time step + ${l.ms.intercept.toFixed(1)} ms (R² ${l.ms.r2.toFixed(4)}); ` +
-    `saved tensors ${kib(l.saved.slope)} KiB per time step + ${mib(l.saved.intercept)} MiB (R² ${l.saved.r2.toFixed(4)}); heap Δ ${kib(l.heap.slope)} KiB per time step + ${mib(l.heap.intercept)} MiB (R² ${l.heap.r2.toFixed(4)}); ` +
+  const plus = (x: number, f: (v: number) => string): string => `${x < 0 ? '−' : '+'} ${f(Math.abs(x))}`;
+  return `over T = ${r.byT.map((p) => p.T).join(', ')} (H = 128): time ${l.ms.slope.toFixed(3)} ms per time step ${plus(l.ms.intercept, (v) => v.toFixed(1))} ms (R² ${l.ms.r2.toFixed(4)}); ` +
+    `saved tensors ${kib(l.saved.slope)} KiB per time step ${plus(l.saved.intercept, mib)} MiB (R² ${l.saved.r2.toFixed(4)}); heap Δ ${kib(l.heap.slope)} KiB per time step ${plus(l.heap.intercept, mib)} MiB (R² ${l.heap.r2.toFixed(4)}); ` +
     `analytic floor T·B·(4H + 2H) floats = ${kib(f)} KiB per time step: saved slope ÷ floor = ${(l.saved.slope / f).toFixed(2)}`;
 }
 
@@ -334,7 +335,7 @@ export function renderReadme(r: ScalingResult): string {
     `Slopes: time ${slope(s.T_time)}, saved bytes ${slope(s.T_saved)}, heap Δ ${slope(s.T_heap)} (FLOPs: 1).`,
     '',
     ...(r.linear ? [
-      `Straight lines y = a + b·T by least squares — ${linearNote(r)}.`,
+      `Straight lines y = a + b·T by least squares ${linearNote(r)}.`,
       `The floor counts, per time step and batch row, the four activated gates and the state (h, c) of full BPTT. What the tape saves beyond it, also ∝ T, per row: tanh(c_t) (H floats, kept by the sequence op), the layer's output as the head's input (H: a copy of h_t) and the head's log-probabilities (V) — B·(8H + V) floats = ${kib(B * (8 * 128 + V) * 4)} KiB per time step in all, against the ${kib(r.linear.saved.slope)} KiB fitted.`,
       '',
       '![ms per step versus T, linear axes, with the fitted line](results/scaling-T-time.svg) ![saved bytes per step versus T with the fitted line and the analytic floor](results/scaling-T-bytes.svg)',
@@ -389,7 +390,7 @@ function plots(r: ScalingResult, dir: string): void {
     const l = r.linear;
     const line = (f: LineFit, scale = 1) => Ts.map((T) => (f.intercept + f.slope * T) / scale);
     writeSvg(path.join(dir, 'scaling-T-time.svg'), linePlot({
-      title: `LSTM H = 128, B = ${B}: ms per training step versus T — ${l.ms.slope.toFixed(3)} ms per time step + ${l.ms.intercept.toFixed(1)} ms`,
+      title: `LSTM H = 128, B = ${B}: ms per training step versus T — ${l.ms.slope.toFixed(3)} ms per time step ${l.ms.intercept < 0 ? '−' : '+'} ${Math.abs(l.ms.intercept).toFixed(1)} ms`,
       xLabel: 'sequence length T', yLabel: 'ms per step',
       series: [
         { name: 'measured (median)', x: Ts, y: r.byT.map((p) => p.ms) },
@@ -510,7 +511,7 @@ export function runScaling(opts: ScalingOptions = {}): ScalingResult {
   const Ts = col(byT, 'T');
   result.linear = { ms: linearFit(Ts, col(byT, 'ms')), saved: linearFit(Ts, col(byT, 'savedBytes')), heap: linearFit(Ts, col(byT, 'heapBytes')) };
   result.floorBytesPerStep = lstmFloorBytesPerStep(128);
-  log(`scaling: ${linearNote(result)}`);
+  log(`scaling: least squares ${linearNote(result)}`);
   log(`scaling: ${result.seconds.toFixed(0)} s`);
   if (opts.write !== false) {
     const dir = path.join(root, 'results');

@@ -222,7 +222,7 @@ export async function runWorkload(w: Workload, contenders: AnyContender[], cfg: 
       const s = summarize(samples[i]);
       const reduced = late || cfg.policy(c.name, mode).reduced;
       out.results[i][mode] = { ...s, samplesMs: samples[i].map((x) => +x.toFixed(3)), gflops: flops / (s.median / 1000) / 1e9, reduced };
-      log(`${mode.padEnd(5)} ${c.name.padEnd(9)} median ${s.median.toFixed(1).padStart(8)} ms  (${s.reps} reps, min ${s.min.toFixed(1)}, max ${s.max.toFixed(1)})  ${out.results[i][mode]!.gflops.toFixed(2)} GFLOP/s${reduced ? '  [reps reduced: slow backend]' : ''}`);
+      log(`${mode.padEnd(5)} ${c.name.padEnd(9)} median ${s.median.toFixed(1).padStart(8)} ms  (${s.reps} reps, min ${s.min.toFixed(1)}, max ${s.max.toFixed(1)})  ${out.results[i][mode]!.gflops.toFixed(2)} GFLOP/s${reduced ? `  [reps reduced: ${late ? 'past the time budget' : 'slow backend'}]` : ''}`);
     });
   }
   insts.forEach((i) => i.dispose());
