@@ -7,17 +7,21 @@
  * Memory = bytes held by the tape's saved tensors just before backward (its peak: backward only
  * frees them), and the live JS heap + ArrayBuffers at that moment minus the same before the step
  * (both after a full GC, so only what the step keeps alive is counted).
- *   node benchmarks/dist/scaling.js [--quick] [--reps N] [--no-write] [--report]
+ * Least-squares lines y = a + b·T give the cost and the memory per time step; the memory slope
+ * is set against the analytic floor of full BPTT, T·B·(gates + state) floats (LSTM: 4H + 2H).
+ * Runs the default path — the whole-sequence `recurrentSequence` op, wasm kernels (when the
+ * runtime has SIMD), one thread — set explicitly here, and checks it on the tape.
+ *   node --experimental-wasm-relaxed-simd benchmarks/dist/scaling.js [--quick] [--reps N] [--no-write] [--report]
  * (about 1.5 min on 2 shared cores; --report re-renders README + SVGs from results/scaling.json)
- * Writes results/scaling.json, results/scaling-{T,H,memory}.svg and the README section between
+ * Writes results/scaling.json, results/scaling-{T,T-time,T-bytes,H,memory}.svg and the README section between
  * the scaling markers.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Tensor } from '@unfold/tensor';
+import { Tensor, backendInfo, setBackend, setThreads } from '@unfold/tensor';
 import { Tape, backward } from '@unfold/autodiff';
-import { Adam, CharRNN, CharState, clipGradNorm, detachState, linePlot } from '@unfold/rnn';
+import { Adam, CharRNN, CharState, clipGradNorm, detachState, linePlot, setSequenceKernels } from '@unfold/rnn';
 import { writeSvg } from '@unfold/rnn/node';
 import { collectGarbage } from './harness/memory';
 import { median } from './harness/stats';
@@ -56,18 +60,32 @@ export interface ScalingPoint {
   heapBytes: number;
   /** Analytic matmul FLOPs of the training step(s): 3 × forward. */
   flops: number;
+  /** Records on the tape of one step, and how many of them are whole-sequence ops (1 per layer and direction on the default path). */
+  tapeRecords?: number;
+  sequenceOps?: number;
+}
+
+/** y = intercept + slope·x by least squares, and R². */
+export interface LineFit {
+  slope: number;
+  intercept: number;
+  r2: number;
 }
 
 export interface ScalingResult {
   machine: { cpu: string; cores: number; memoryGiB: number; platform: string; node: string; date: string; loadAvg: [number, number] };
   command: string;
   seconds: number;
-  settings: { cell: 'lstm'; V: number; B: number; k2: number; optimizer: string; reps: number };
+  settings: { cell: 'lstm'; V: number; B: number; k2: number; optimizer: string; reps: number; backend?: string };
   byT: ScalingPoint[];
   byH: ScalingPoint[];
   tbptt: { full: ScalingPoint[]; truncated: ScalingPoint[] };
   /** Log-log slopes (d log y / d log x) fitted by least squares. */
   slopes: Record<string, number>;
+  /** Straight lines against T (H = 128, full BPTT): ms, saved bytes and heap Δ bytes per step. */
+  linear?: { ms: LineFit; saved: LineFit; heap: LineFit };
+  /** Full BPTT's activation floor per time step, T·B·(gates + state) floats: bytes per time step. */
+  floorBytesPerStep?: number;
 }
 
 // ---------------------------------------------------------------- pure helpers
@@ -93,6 +111,37 @@ export function logLogSlope(xs: readonly number[], ys: readonly number[]): numbe
     sxx += (x - mx) ** 2;
   }
   return sxx === 0 ? NaN : sxy / sxx;
+}
+
+/** Least-squares line through (x, y); NaN fields with fewer than 2 distinct x. */
+export function linearFit(xs: readonly number[], ys: readonly number[]): LineFit {
+  const n = Math.min(xs.length, ys.length);
+  if (n < 2) return { slope: NaN, intercept: NaN, r2: NaN };
+  let mx = 0;
+  let my = 0;
+  for (let i = 0; i < n; i++) {
+    mx += xs[i] / n;
+    my += ys[i] / n;
+  }
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i] - mx) * (ys[i] - my);
+    sxx += (xs[i] - mx) ** 2;
+    syy += (ys[i] - my) ** 2;
+  }
+  if (sxx === 0) return { slope: NaN, intercept: NaN, r2: NaN };
+  const slope = sxy / sxx;
+  return { slope, intercept: my - slope * mx, r2: syy === 0 ? 1 : (sxy * sxy) / (sxx * syy) };
+}
+
+/**
+ * Bytes per time step full BPTT must keep, at least, for a 1-layer LSTM: per step and row, the
+ * four activated gates and the state (h, c) — T·B·(4H + 2H) floats in all (float32: 4 bytes).
+ */
+export function lstmFloorBytesPerStep(H: number, b = B): number {
+  return b * (4 * H + 2 * H) * 4;
 }
 
 /** [t0, t1) windows of at most k steps covering [0, T). */
@@ -148,6 +197,8 @@ interface StepOut {
   ms: number;
   saved: number;
   heap: number;
+  records: number;
+  sequenceOps: number;
   state: CharState;
 }
 
@@ -169,6 +220,8 @@ function step(model: CharRNN, opt: Adam, x: Int32Array, y: Int32Array, T: number
   tape.watch(...params.map((p) => p.value));
   const out = tape.run(() => model.loss(x, y, [T, B], state));
   const saved = tape.savedBytes();
+  const records = tape.entries.length;
+  const sequenceOps = tape.entries.filter((e) => e.op === 'recurrentSequence').length;
   let heap = 0;
   if (memory) {
     fullGc();
@@ -179,11 +232,11 @@ function step(model: CharRNN, opt: Adam, x: Int32Array, y: Int32Array, T: number
   clipGradNorm(params, Infinity);
   opt.step();
   out.loss.item();
-  return { ms: performance.now() - t0, saved, heap, state: detachState(out.state) };
+  return { ms: performance.now() - t0, saved, heap, records, sequenceOps, state: detachState(out.state) };
 }
 
 /** Full BPTT over one window of T steps, or truncated: windows of k2 steps with the state carried. */
-function pass(model: CharRNN, opt: Adam, T: number, k2: number | null, memory: boolean): { ms: number; saved: number; heap: number } {
+function pass(model: CharRNN, opt: Adam, T: number, k2: number | null, memory: boolean): { ms: number; saved: number; heap: number; records?: number; sequenceOps?: number } {
   const { x, y } = stream(T);
   if (k2 === null) return step(model, opt, x, y, T, undefined, memory);
   let state: CharState | undefined;
@@ -211,7 +264,7 @@ function measure(T: number, H: number, k2: number | null, reps: number): Scaling
     samples.push(pass(model, opt, T, k2, false).ms);
   }
   const mem = pass(model, opt, T, k2, true);
-  return { T, H, ms: median(samples), samples: samples.map((s) => +s.toFixed(2)), savedBytes: mem.saved, heapBytes: mem.heap, flops: trainFlops(T, H) };
+  return { T, H, ms: median(samples), samples: samples.map((s) => +s.toFixed(2)), savedBytes: mem.saved, heapBytes: mem.heap, flops: trainFlops(T, H), tapeRecords: mem.records, sequenceOps: mem.sequenceOps };
 }
 
 // ---------------------------------------------------------------- report
@@ -226,6 +279,19 @@ function tableStep(points: ScalingPoint[], key: 'T' | 'H'): string {
     L.push(`| ${p[key]} | ${fms(p.ms)} | ${p.samples.length} | ${(p.flops / p.ms / 1e6).toFixed(2)} | ${(p.ms / first.ms).toFixed(1)} | ${(p.flops / first.flops).toFixed(1)} | ${mib(p.savedBytes)} | ${mib(p.heapBytes)} |`);
   }
   return L.join('\n');
+}
+
+const kib = (b: number): string => (b / 1024).toFixed(1);
+
+/** The straight-line fits against T in words: ms and bytes per time step, and the memory slope against its floor. */
+function linearNote(r: ScalingResult): string {
+  const l = r.linear;
+  const f = r.floorBytesPerStep;
+  if (!l || f === undefined) return '';
+  const plus = (x: number, f: (v: number) => string): string => `${x < 0 ? '−' : '+'} ${f(Math.abs(x))}`;
+  return `over T = ${r.byT.map((p) => p.T).join(', ')} (H = 128): time ${l.ms.slope.toFixed(3)} ms per time step ${plus(l.ms.intercept, (v) => v.toFixed(1))} ms (R² ${l.ms.r2.toFixed(4)}); ` +
+    `saved tensors ${kib(l.saved.slope)} KiB per time step ${plus(l.saved.intercept, mib)} MiB (R² ${l.saved.r2.toFixed(4)}); heap Δ ${kib(l.heap.slope)} KiB per time step ${plus(l.heap.intercept, mib)} MiB (R² ${l.heap.r2.toFixed(4)}); ` +
+    `analytic floor T·B·(4H + 2H) floats = ${kib(f)} KiB per time step: saved slope ÷ floor = ${(l.saved.slope / f).toFixed(2)}`;
 }
 
 function tableTbptt(r: ScalingResult['tbptt']): string {
@@ -257,7 +323,7 @@ export function renderReadme(r: ScalingResult): string {
     `Measured ${m.date.slice(0, 10)} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), ${m.platform}, Node ${m.node}; single thread.`,
     `Command: \`${r.command}\` (${r.seconds.toFixed(0)} s wall clock; 1-min load average ${m.loadAvg[0]} at the start, ${m.loadAvg[1]} at the end — the host is shared with other jobs, so absolute times are noisy; the shapes of the curves are the robust part).`,
     '',
-    `Unfold CharRNN, LSTM 1 layer, one-hot V = ${V}, B = ${B}, Adam; median ms per training step (forward + backward + Adam) over the reps after one warm-up step.`,
+    `Unfold CharRNN, LSTM 1 layer, one-hot V = ${V}, B = ${B}, Adam; median ms per training step (forward + backward + Adam) over the reps after one warm-up step${r.settings.backend ? `; ${r.settings.backend}` : ''}${r.byT[0]?.tapeRecords !== undefined ? ` (checked: a step's tape holds ${r.byT[0].tapeRecords} records, ${r.byT[0].sequenceOps} of them whole-sequence ops)` : ''}.`,
     'Memory: **saved MiB** = bytes held by the tape\'s saved tensors just before backward (`Tape.savedBytes()`, each storage once; this includes the weight matrices the matmuls keep, a constant);',
     '**heap Δ** = live V8 heap + ArrayBuffers at that moment minus the same before the step, each after a full GC (the tape, activations and anything else the step keeps alive).',
     'GFLOP/s from the analytic count 3 × T·[2·B·(V·4H + H·4H) + 2·B·H·V]. Slopes are least-squares fits of log y on log x (1 = linear, 2 = quadratic, 0 = flat).',
@@ -268,6 +334,13 @@ export function renderReadme(r: ScalingResult): string {
     '',
     `Slopes: time ${slope(s.T_time)}, saved bytes ${slope(s.T_saved)}, heap Δ ${slope(s.T_heap)} (FLOPs: 1).`,
     '',
+    ...(r.linear ? [
+      `Straight lines y = a + b·T by least squares ${linearNote(r)}.`,
+      `The floor counts, per time step and batch row, the four activated gates and the state (h, c) of full BPTT. What the tape saves beyond it, also ∝ T, per row: tanh(c_t) (H floats, kept by the sequence op), the layer's output as the head's input (H: a copy of h_t) and the head's log-probabilities (V) — B·(8H + V) floats = ${kib(B * (8 * 128 + V) * 4)} KiB per time step in all, against the ${kib(r.linear.saved.slope)} KiB fitted.`,
+      '',
+      '![ms per step versus T, linear axes, with the fitted line](results/scaling-T-time.svg) ![saved bytes per step versus T with the fitted line and the analytic floor](results/scaling-T-bytes.svg)',
+      '',
+    ] : []),
     '![ms and memory per step versus T](results/scaling-T.svg)',
     '',
     `### Versus hidden size H (T = 50)`,
@@ -301,6 +374,7 @@ export function renderReadme(r: ScalingResult): string {
 
 function plots(r: ScalingResult, dir: string): void {
   const rel = (ps: ScalingPoint[], f: (p: ScalingPoint) => number) => ps.map((p) => f(p) / f(ps[0]));
+  const M = (ps: ScalingPoint[], f: (p: ScalingPoint) => number) => ps.map((p) => f(p) / 2 ** 20);
   const Ts = r.byT.map((p) => p.T);
   writeSvg(path.join(dir, 'scaling-T.svg'), linePlot({
     title: `LSTM H = 128, B = ${B}: training step versus T (relative to T = ${Ts[0]})`,
@@ -312,6 +386,29 @@ function plots(r: ScalingResult, dir: string): void {
       { name: 'FLOPs (∝ T)', x: Ts, y: rel(r.byT, (p) => p.flops), dashed: true },
     ],
   }));
+  if (r.linear && r.floorBytesPerStep !== undefined) {
+    const l = r.linear;
+    const line = (f: LineFit, scale = 1) => Ts.map((T) => (f.intercept + f.slope * T) / scale);
+    writeSvg(path.join(dir, 'scaling-T-time.svg'), linePlot({
+      title: `LSTM H = 128, B = ${B}: ms per training step versus T — ${l.ms.slope.toFixed(3)} ms per time step ${l.ms.intercept < 0 ? '−' : '+'} ${Math.abs(l.ms.intercept).toFixed(1)} ms`,
+      xLabel: 'sequence length T', yLabel: 'ms per step',
+      series: [
+        { name: 'measured (median)', x: Ts, y: r.byT.map((p) => p.ms) },
+        { name: 'least-squares line', x: Ts, y: line(l.ms), dashed: true },
+      ],
+    }));
+    const floor = r.floorBytesPerStep;
+    writeSvg(path.join(dir, 'scaling-T-bytes.svg'), linePlot({
+      title: `LSTM H = 128, B = ${B}: memory of a training step versus T — saved ${kib(l.saved.slope)} KiB per time step (floor ${kib(floor)})`,
+      xLabel: 'sequence length T', yLabel: 'MiB',
+      series: [
+        { name: 'saved tensors', x: Ts, y: M(r.byT, (p) => p.savedBytes) },
+        { name: 'saved: least-squares line', x: Ts, y: line(l.saved, 2 ** 20), dashed: true },
+        { name: 'heap Δ', x: Ts, y: M(r.byT, (p) => p.heapBytes) },
+        { name: 'floor T·B·(4H + 2H) floats', x: Ts, y: Ts.map((T) => (T * floor) / 2 ** 20), dashed: true },
+      ],
+    }));
+  }
   const Hs = r.byH.map((p) => p.H);
   writeSvg(path.join(dir, 'scaling-H.svg'), linePlot({
     title: `LSTM T = 50, B = ${B}: training step versus H (relative to H = ${Hs[0]})`,
@@ -324,7 +421,6 @@ function plots(r: ScalingResult, dir: string): void {
     ],
   }));
   const Tm = r.tbptt.full.map((p) => p.T);
-  const M = (ps: ScalingPoint[], f: (p: ScalingPoint) => number) => ps.map((p) => f(p) / 2 ** 20);
   writeSvg(path.join(dir, 'scaling-memory.svg'), linePlot({
     title: `Full vs truncated BPTT (k2 = ${K2}), LSTM H = 128: memory`,
     xLabel: 'stream length T', yLabel: 'MiB',
@@ -339,12 +435,28 @@ function plots(r: ScalingResult, dir: string): void {
 
 // ---------------------------------------------------------------- run
 
+/** The default path, explicitly: wasm kernels when the runtime has SIMD, one thread, the whole-sequence op (UNFOLD_SEQUENCE=0: the per-step path). */
+function configureBackend(): string {
+  try {
+    setBackend('wasm');
+  } catch {
+    setBackend('js');
+  }
+  setThreads(1);
+  const seq = process.env.UNFOLD_SEQUENCE !== '0';
+  setSequenceKernels(seq);
+  const i = backendInfo();
+  return `${i.gemm === 'wasm-simd' ? `wasm SIMD kernels${i.fma ? ' (FMA)' : ''}` : 'JS kernels'}, 1 thread, ${seq ? 'whole-sequence op (the default)' : 'per-step path (UNFOLD_SEQUENCE=0)'}`;
+}
+
 export function runScaling(opts: ScalingOptions = {}): ScalingResult {
   const log = opts.log ?? ((l: string) => console.log(l));
   const reps = opts.quick ? 2 : opts.reps ?? 5;
   const root = opts.root ?? path.resolve(__dirname, '..');
   const load0 = os.loadavg()[0];
   const t0 = performance.now();
+  const backend = configureBackend();
+  log(`scaling: ${backend}`);
   measure(25, 64, null, 2); // JIT warm-up of the whole path before the first timed configuration
   const cache = new Map<string, ScalingPoint>();
   const get = (T: number, H: number, k2: number | null): ScalingPoint => {
@@ -360,6 +472,8 @@ export function runScaling(opts: ScalingOptions = {}): ScalingResult {
   };
   log('scaling: versus T (H = 128)');
   const byT = T_VALUES.map((T) => get(T, 128, null));
+  const p0 = byT[0];
+  log(`scaling: the tape of one step holds ${p0.tapeRecords} records, ${p0.sequenceOps} of them whole-sequence ops${p0.sequenceOps ? '' : ' — NOT the whole-sequence path'}`);
   log('scaling: versus H (T = 50)');
   const byH = H_VALUES.map((H) => get(50, H, null));
   log(`scaling: full versus truncated BPTT (k2 = ${K2}, H = 128)`);
@@ -374,9 +488,9 @@ export function runScaling(opts: ScalingOptions = {}): ScalingResult {
       platform: `${os.platform()} ${os.release()} ${os.arch()}`, node: process.version, date: new Date().toISOString(),
       loadAvg: [+load0.toFixed(2), +os.loadavg()[0].toFixed(2)],
     },
-    command: `node benchmarks/dist/scaling.js${opts.quick ? ' --quick' : opts.reps ? ` --reps ${opts.reps}` : ''}`,
+    command: `node --experimental-wasm-relaxed-simd benchmarks/dist/scaling.js${opts.quick ? ' --quick' : opts.reps ? ` --reps ${opts.reps}` : ''}`,
     seconds: (performance.now() - t0) / 1000,
-    settings: { cell: 'lstm', V, B, k2: K2, optimizer: 'Adam lr 2e-3', reps },
+    settings: { cell: 'lstm', V, B, k2: K2, optimizer: 'Adam lr 2e-3', reps, backend },
     byT, byH, tbptt: { full, truncated },
     slopes: {
       T_time: logLogSlope(col(byT, 'T'), col(byT, 'ms')),
@@ -394,19 +508,29 @@ export function runScaling(opts: ScalingOptions = {}): ScalingResult {
     },
   };
   for (const k of Object.keys(result.slopes)) result.slopes[k] = +result.slopes[k].toFixed(3);
+  const Ts = col(byT, 'T');
+  result.linear = { ms: linearFit(Ts, col(byT, 'ms')), saved: linearFit(Ts, col(byT, 'savedBytes')), heap: linearFit(Ts, col(byT, 'heapBytes')) };
+  result.floorBytesPerStep = lstmFloorBytesPerStep(128);
+  log(`scaling: least squares ${linearNote(result)}`);
   log(`scaling: ${result.seconds.toFixed(0)} s`);
   if (opts.write !== false) {
     const dir = path.join(root, 'results');
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'scaling.json'), JSON.stringify(result, null, 2) + '\n');
     writeScalingReport(result, root);
-    log('scaling: wrote results/scaling.json, results/scaling-{T,H,memory}.svg and the README section');
+    log('scaling: wrote results/scaling.json, results/scaling-{T,T-time,T-bytes,H,memory}.svg and the README section');
   }
   return result;
 }
 
 /** The SVGs and the README section from a result (measured now or read back from results/scaling.json). */
 export function writeScalingReport(result: ScalingResult, root = path.resolve(__dirname, '..')): void {
+  if (!result.linear) {
+    // a results file from before the straight-line fits: derive them from its points
+    const Ts = result.byT.map((p) => p.T);
+    result.linear = { ms: linearFit(Ts, result.byT.map((p) => p.ms)), saved: linearFit(Ts, result.byT.map((p) => p.savedBytes)), heap: linearFit(Ts, result.byT.map((p) => p.heapBytes)) };
+    result.floorBytesPerStep = lstmFloorBytesPerStep(128);
+  }
   plots(result, path.join(root, 'results'));
   const readme = path.join(root, 'README.md');
   const old = fs.existsSync(readme) ? fs.readFileSync(readme, 'utf8') : '';

@@ -1,7 +1,7 @@
 // The scaling study's pure helpers (no timings): log-log slopes, window cuts, FLOP count,
 // README markers, repetition plan.
 import fc from 'fast-check';
-import { SCALING_BEGIN, SCALING_END, logLogSlope, replaceBetween, repsFor, trainFlops, windows } from '../src/scaling';
+import { SCALING_BEGIN, SCALING_END, linearFit, logLogSlope, lstmFloorBytesPerStep, replaceBetween, repsFor, trainFlops, windows } from '../src/scaling';
 
 describe('scaling helpers', () => {
   it('logLogSlope recovers the exponent of a power law', () => {
@@ -56,5 +56,29 @@ describe('scaling helpers', () => {
     expect(repsFor(2000, 5)).toBe(3);
     expect(repsFor(9000, 5)).toBe(2);
     expect(repsFor(9000, 1)).toBe(1);
+  });
+});
+
+describe('straight-line fits against T', () => {
+  it('linearFit recovers slope and intercept, R² = 1 on a line and below 1 off it', () => {
+    fc.assert(
+      fc.property(fc.double({ min: -1e3, max: 1e3, noNaN: true }), fc.double({ min: -1e3, max: 1e3, noNaN: true }), (b, a) => {
+        const xs = [10, 25, 50, 100, 200, 400];
+        const f = linearFit(xs, xs.map((x) => a + b * x));
+        expect(f.slope).toBeCloseTo(b, 6);
+        expect(f.intercept).toBeCloseTo(a, 4);
+        if (Math.abs(b) > 1e-6) expect(f.r2).toBeCloseTo(1, 9);
+      }),
+    );
+    const bent = linearFit([1, 2, 3, 4], [1, 4, 9, 16]);
+    expect(bent.slope).toBeCloseTo(5, 12); // Σ(x−x̄)(y−ȳ)/Σ(x−x̄)² = 25/5
+    expect(bent.r2).toBeLessThan(0.99);
+    expect(linearFit([3, 3], [1, 2]).slope).toBeNaN();
+    expect(linearFit([1], [1]).slope).toBeNaN();
+  });
+
+  it('the LSTM floor is B·(4H + 2H) float32 values per time step', () => {
+    expect(lstmFloorBytesPerStep(128)).toBe(32 * 768 * 4); // 96 KiB
+    expect(lstmFloorBytesPerStep(1, 1)).toBe(24);
   });
 });

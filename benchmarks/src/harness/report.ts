@@ -2,7 +2,8 @@
 // table printed at the end of a run and kept in benchmarks/README.md between markers.
 import * as fs from 'fs';
 import * as os from 'os';
-import { CONTENDER_LABELS, ContenderName, UNFOLD_NAMES } from './contender';
+import { CONTENDER_LABELS, ContenderName, TORCH_NAMES, UNFOLD_NAMES } from './contender';
+import type { AllocFigure } from '../alloc';
 import { Mode, WorkloadResult } from './suite';
 
 export interface Machine {
@@ -26,6 +27,12 @@ export interface KernelPeak {
 export interface ModelsReport {
   machine: Machine;
   peak?: KernelPeak;
+  /** The PyTorch side when it ran: version, interpreter, the BLAS line (see torch/protocol.ts describeBlas). */
+  torch?: { version: string; python: string; blas: string; mapped: string[] };
+  /** One line per contender that could not be loaded (e.g. no torch). */
+  skipped?: string[];
+  /** Allocation probes that failed. */
+  allocNotes?: string[];
   command: string;
   /** Wall-clock seconds of the whole run. */
   seconds: number;
@@ -50,6 +57,10 @@ export function machineInfo(tfjsVersion: string, loadAtStart: number): Machine {
 const ms = (x: number | undefined): string => (x === undefined ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const gf = (x: number | undefined): string => (x === undefined ? '—' : x.toFixed(2));
 const mib = (b: number | undefined): string => (b === undefined ? '—' : (b / 2 ** 20).toFixed(1));
+const kib = (b: number): string => (b / 1024).toFixed(1);
+/** "heap + ArrayBuffer" KiB per time step; ~ = sampled, ≥ = lower bound (see alloc.ts). */
+const alloc = (f: AllocFigure | undefined): string =>
+  f === undefined ? '—' : `${f.sampled ? '~' : ''}${kib(f.heapPerStep)} + ${f.lowerBound ? '≥' : ''}${kib(f.arrayBufferPerStep)}`;
 
 /** a ÷ b as "0.52×" (time ratio: below 1 means the first is faster). */
 function ratio(a: number | undefined, b: number | undefined): string {
@@ -63,31 +74,34 @@ function medianOf(w: WorkloadResult, c: ContenderName, m: Mode): number | undefi
 export function renderMarkdown(rep: ModelsReport): string {
   const m = rep.machine;
   const L: string[] = [];
-  L.push(`Measured ${m.date.slice(0, 10)} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), ${m.platform}, Node ${m.node}, TensorFlow.js ${m.tfjs}; single-threaded except Unfold (wasm, 2 threads).`);
+  L.push(`Measured ${m.date.slice(0, 10)} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), ${m.platform}, Node ${m.node}, TensorFlow.js ${m.tfjs}${rep.torch ? `, PyTorch ${rep.torch.version} (${rep.torch.python})` : ''}; single-threaded except the 2-thread columns.`);
+  if (rep.torch) L.push(`PyTorch's BLAS: ${rep.torch.blas}. PyTorch runs in a Python child process and times each repetition itself (time.perf_counter around the step): the JSON round trip is not in its figures.`);
+  for (const s of rep.skipped ?? []) L.push(`Skipped: ${s}.`);
   L.push(`Command: \`${rep.command}\` (${(rep.seconds / 60).toFixed(1)} min wall clock; 1-min load average ${m.loadAvg[0]} at the start, ${m.loadAvg[1]} at the end${Math.max(...m.loadAvg) > 1.5 ? ' — the host was shared, so absolute times are inflated; the interleaved ratios are the robust figures' : ''}).`);
   L.push('');
   L.push('Median milliseconds per training step (forward + backward + Adam) and per inference pass (forward + loss, no gradients), one-hot input, V = 65, B = 32, T = 50.');
   L.push('GFLOP/s from the analytic matmul count: forward = T·[Σ_layers 2·B·(I·G·H + H·G·H) + 2·B·H·V], training step = 3 × forward.');
-  L.push('Memory: rss Δ and JS Δ (V8 heap + ArrayBuffers) from before the model was built to the largest value sampled between steps; tfjs peak = `tf.profile` peakBytes of one training step; wasm = the wasm backend\'s linear memory (shared by all wasm models, only grows).');
+  L.push('Memory: rss Δ and JS Δ (V8 heap + ArrayBuffers) from before the model was built to the largest value sampled between steps (PyTorch: rss Δ of its own process); tfjs peak = `tf.profile` peakBytes of one training step; wasm = the wasm backend\'s linear memory (shared by all wasm models, only grows).');
+  L.push('Alloc/step: KiB allocated per time step by a training step / an inference pass, JS heap + ArrayBuffer backing stores, counted between two GCs in a separate process (`src/alloc.ts`; ~ = sampled heap profile, ≥ = lower bound: a GC ran inside every pass).');
   L.push('');
-  L.push('| workload | contender | train ms | reps | train GFLOP/s | infer ms | reps | infer GFLOP/s | loss check | rss Δ MiB | JS Δ MiB | tfjs peak MiB | wasm MiB |');
-  L.push('|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|');
+  L.push('| workload | contender | train ms | reps | train GFLOP/s | infer ms | reps | infer GFLOP/s | loss check | rss Δ MiB | JS Δ MiB | tfjs peak MiB | wasm MiB | alloc/step train KiB | alloc/step infer KiB |');
+  L.push('|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|');
   for (const w of rep.workloads) {
     const id = `${w.workload.id} ${w.workload.label}`;
     if (w.aborted) {
-      L.push(`| ${id} | — | aborted: ${w.aborted.replace(/\|/g, '/')} |||||||||||`);
+      L.push(`| ${id} | — | aborted: ${w.aborted.replace(/\|/g, '/')} |||||||||||||`);
       continue;
     }
     for (const r of w.results) {
       const check = r.formulation === 'pytorch' ? `±${r.refRelDiff.toExponential(0)}` : `±${r.refRelDiff.toExponential(0)} vs reset-before GRU†`;
       const red = (x: { reduced: boolean } | undefined): string => (x?.reduced ? '*' : '');
       L.push(
-        `| ${id} | ${CONTENDER_LABELS[r.contender]} | ${ms(r.train?.median)} | ${r.train?.reps ?? '—'}${red(r.train)} | ${gf(r.train?.gflops)} | ${ms(r.infer?.median)} | ${r.infer?.reps ?? '—'}${red(r.infer)} | ${gf(r.infer?.gflops)} | ${check} | ${mib(r.memory.rssDelta)} | ${mib(r.memory.jsDelta)} | ${mib(r.memory.tfPeakBytes)} | ${mib(r.memory.wasmMemoryBytes)} |`,
+        `| ${id} | ${CONTENDER_LABELS[r.contender]} | ${ms(r.train?.median)} | ${r.train?.reps ?? '—'}${red(r.train)} | ${gf(r.train?.gflops)} | ${ms(r.infer?.median)} | ${r.infer?.reps ?? '—'}${red(r.infer)} | ${gf(r.infer?.gflops)} | ${check} | ${mib(r.memory.rssDelta)} | ${mib(r.memory.jsDelta)} | ${mib(r.memory.tfPeakBytes)} | ${mib(r.memory.wasmMemoryBytes)} | ${alloc(r.alloc?.train)} | ${alloc(r.alloc?.infer)} |`,
       );
     }
   }
   L.push('');
-  L.push('\\* repetitions reduced: the tfjs cpu backend takes seconds per step, so it gets fewer timed runs (and one warm-up); past 10 minutes of a run every contender gets one timed run per mode.');
+  L.push('\\* repetitions reduced: the tfjs cpu backend takes seconds per step, so it gets fewer timed runs (and one warm-up); past 7 minutes of a run every contender gets one timed run per mode.');
   if (rep.workloads.some((w) => w.notes.length)) {
     L.push('† tfjs-layers 4.22 implements only the Keras GRU with the reset gate applied before the recurrent product (`resetAfter: true` throws), which is not PyTorch\'s GRU. ' +
       'Its loss is checked to 1e-4 against a float64 reference of that formulation (fed PyTorch\'s weights with b_h = b_in + b_hn), but the same-loss assertion against Unfold is skipped for it: same weights and FLOPs, a slightly different function.');
@@ -96,29 +110,31 @@ export function renderMarkdown(rep: ModelsReport): string {
   L.push('Summary, median ms (train / infer):');
   L.push('');
   const present = (c: ContenderName): boolean => rep.workloads.some((w) => w.results.some((r) => r.contender === c));
-  const cols = ([...UNFOLD_NAMES, 'tfjs-wasm', 'tfjs-cpu'] as ContenderName[]).filter(present);
+  const cols = ([...UNFOLD_NAMES, 'tfjs-wasm', 'tfjs-cpu', ...TORCH_NAMES] as ContenderName[]).filter(present);
   L.push(`| workload | ${cols.map((c) => CONTENDER_LABELS[c]).join(' | ')} |`);
   L.push(`|---|${cols.map(() => '---:').join('|')}|`);
   for (const w of rep.workloads) {
     if (w.aborted) continue;
     L.push(`| ${w.workload.id} ${w.workload.label} | ${cols.map((c) => `${ms(medianOf(w, c, 'train'))} / ${ms(medianOf(w, c, 'infer'))}`).join(' | ')} |`);
   }
-  L.push('');
-  L.push('Time ratios (Unfold ÷ tfjs; below 1× Unfold is faster):');
-  L.push('');
   const mine = UNFOLD_NAMES.filter(present);
-  const heads: string[] = [];
-  for (const u of mine) for (const t of ['tfjs-wasm', 'tfjs-cpu'] as const) if (present(t)) heads.push(`${u}:${t}`);
-  L.push(`| workload | ${heads.map((h) => { const [u, t] = h.split(':'); return `${CONTENDER_LABELS[u as ContenderName]} train / infer vs ${t}`; }).join(' | ')} |`);
-  L.push(`|---|${heads.map(() => '---:').join('|')}|`);
-  for (const w of rep.workloads) {
-    if (w.aborted) continue;
-    const cells = heads.map((h) => {
-      const [u, t] = h.split(':') as [ContenderName, ContenderName];
-      return `${ratio(medianOf(w, u, 'train'), medianOf(w, t, 'train'))} / ${ratio(medianOf(w, u, 'infer'), medianOf(w, t, 'infer'))}`;
-    });
-    L.push(`| ${w.workload.id} ${w.workload.label} | ${cells.join(' | ')} |`);
-  }
+  /** One table of time ratios a ÷ b (train / infer) for the given pairs that both ran. */
+  const ratioTable = (title: string, pairs: [ContenderName, ContenderName][]): void => {
+    const heads = pairs.filter(([u, t]) => present(u) && present(t));
+    if (heads.length === 0) return;
+    L.push('');
+    L.push(title);
+    L.push('');
+    L.push(`| workload | ${heads.map(([u, t]) => `${CONTENDER_LABELS[u]} train / infer vs ${CONTENDER_LABELS[t]}`).join(' | ')} |`);
+    L.push(`|---|${heads.map(() => '---:').join('|')}|`);
+    for (const w of rep.workloads) {
+      if (w.aborted) continue;
+      const cells = heads.map(([u, t]) => `${ratio(medianOf(w, u, 'train'), medianOf(w, t, 'train'))} / ${ratio(medianOf(w, u, 'infer'), medianOf(w, t, 'infer'))}`);
+      L.push(`| ${w.workload.id} ${w.workload.label} | ${cells.join(' | ')} |`);
+    }
+  };
+  ratioTable('Time ratios (Unfold ÷ tfjs; below 1× Unfold is faster):', mine.flatMap((u) => (['tfjs-wasm', 'tfjs-cpu'] as const).map((t): [ContenderName, ContenderName] => [u, t])));
+  ratioTable('Time ratios (Unfold ÷ PyTorch, same thread count; below 1× Unfold is faster):', [['unfold-wasm-1t', 'pytorch-1t'], ['unfold-wasm-2t', 'pytorch-2t'], ['unfold-js', 'pytorch-1t']]);
   if (rep.peak) {
     L.push('');
     const pk = rep.peak;
@@ -143,13 +159,13 @@ export const BEGIN = '<!-- models:begin -->';
 export const END = '<!-- models:end -->';
 
 /** Replaces the text between the markers (appending a section with them if absent); other sections are kept. */
-export function writeBetweenMarkers(file: string, body: string, heading = '## Model benchmarks: Unfold vs TensorFlow.js'): void {
+export function writeBetweenMarkers(file: string, body: string, heading = '## Model benchmarks: Unfold vs TensorFlow.js', begin = BEGIN, end = END): void {
   const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  const block = `${BEGIN}\n${body}\n${END}`;
-  const b = old.indexOf(BEGIN);
-  const e = old.indexOf(END);
+  const block = `${begin}\n${body}\n${end}`;
+  const b = old.indexOf(begin);
+  const e = old.indexOf(end);
   let text: string;
-  if (b >= 0 && e > b) text = old.slice(0, b) + block + old.slice(e + END.length);
+  if (b >= 0 && e > b) text = old.slice(0, b) + block + old.slice(e + end.length);
   else text = `${old.replace(/\s*$/, '')}${old ? '\n\n' : ''}${heading}\n\n${block}\n`;
   fs.writeFileSync(file, text);
 }

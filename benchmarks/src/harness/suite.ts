@@ -5,9 +5,11 @@
 // memory is sampled throughout this phase (nothing else is allocating then).
 // Phase 2, interleaved: for each mode, R rounds; in each round every contender runs its share of
 // timed repetitions, the order rotating between rounds, so slow drifts of the host (thermal, a
-// neighbour process) fall on every contender alike.
+// neighbour process) fall on every contender alike. A contender in another process (PyTorch)
+// times its own repetitions (`Instance.selfTimed`); the others are timed here around each call.
 import { performance } from 'perf_hooks';
-import { Contender, ContenderName, Instance } from './contender';
+import { AnyContender, AnyInstance, ContenderName } from './contender';
+import type { AllocFigures } from '../alloc';
 import { PeakTracker } from './memory';
 import { Formulation, referenceLoss } from './reference';
 import { Summary, relDiff, summarize } from './stats';
@@ -49,7 +51,10 @@ export interface ContenderResult {
   loss1: number;
   train?: ModeResult;
   infer?: ModeResult;
-  memory: { rssDelta: number; jsDelta: number; tfPeakBytes?: number; wasmMemoryBytes?: number };
+  /** rssDelta of an out-of-process contender is its own process's; jsDelta is then not measured. */
+  memory: { rssDelta: number; jsDelta?: number; tfPeakBytes?: number; wasmMemoryBytes?: number };
+  /** JS allocation per time step (Unfold contenders; measured in a separate process, see alloc.ts). */
+  alloc?: AllocFigures;
 }
 
 export interface WorkloadResult {
@@ -66,8 +71,19 @@ export interface WorkloadResult {
 const fmt = (x: number, d = 6): string => x.toFixed(d);
 const sci = (x: number): string => x.toExponential(1);
 
+/** One repetition: self-timed by an out-of-process contender, timed here otherwise. */
+export async function runOnce(inst: AnyInstance, mode: Mode): Promise<{ ms: number; loss: number }> {
+  if ('remote' in inst) {
+    const r = await inst.selfTimed(mode, 1);
+    return { ms: r.ms[0], loss: r.losses[0] };
+  }
+  let loss = NaN;
+  const ms = timeMs(() => (loss = mode === 'train' ? inst.trainStep() : inst.evaluate()));
+  return { ms, loss };
+}
+
 /** The worst parameter: ‖a − b‖∞ / ‖b‖∞ over each named gradient. */
-function gradDiff(a: StateDict, b: StateDict): { worst: number; name: string } {
+export function gradDiff(a: StateDict, b: StateDict): { worst: number; name: string } {
   let worst = 0;
   let name = '';
   for (const n of Object.keys(b)) {
@@ -86,7 +102,7 @@ function gradDiff(a: StateDict, b: StateDict): { worst: number; name: string } {
   return { worst, name };
 }
 
-export async function runWorkload(w: Workload, contenders: Contender[], cfg: SuiteConfig): Promise<WorkloadResult> {
+export async function runWorkload(w: Workload, contenders: AnyContender[], cfg: SuiteConfig): Promise<WorkloadResult> {
   const sd = sharedWeights(w);
   const batch = makeBatch(w);
   const out: WorkloadResult = { workload: w, forwardFlops: forwardFlops(w), trainFlops: trainFlops(w), reference: {}, notes: [], results: [] };
@@ -98,7 +114,7 @@ export async function runWorkload(w: Workload, contenders: Contender[], cfg: Sui
   log(`float64 reference loss: ${[...forms].map((f) => `${f} ${fmt(out.reference[f] as number)}`).join(', ')}`);
 
   // ---- phase 1: proof, warm-up and memory, one contender at a time
-  const insts: Instance[] = [];
+  const insts: AnyInstance[] = [];
   const fail = (msg: string): WorkloadResult => {
     out.aborted = msg;
     cfg.log(`  ✗ ${w.id} ABORTED — ${msg}`);
@@ -114,7 +130,7 @@ export async function runWorkload(w: Workload, contenders: Contender[], cfg: Sui
     const inst = await c.build(w, sd, batch);
     insts.push(inst);
     mem.sample();
-    const loss0 = inst.evaluate();
+    const loss0 = (await runOnce(inst, 'infer')).loss;
     mem.sample();
     const ref = out.reference[form] as number;
     const refRelDiff = relDiff(loss0, ref);
@@ -122,19 +138,17 @@ export async function runWorkload(w: Workload, contenders: Contender[], cfg: Sui
     if (!(refRelDiff <= cfg.tol)) {
       return fail(`${c.name}: loss ${fmt(loss0)} on the shared weights and batch differs from the float64 ${form} reference ${fmt(ref)} by ${sci(refRelDiff)} (tolerance ${sci(cfg.tol)}): not the same computation, not timed`);
     }
-    grads.push(inst.gradients?.());
+    grads.push(await inst.gradients?.());
     mem.sample();
     // the proof's own runs count as warm-up (and their durations estimate the repetitions)
     let stepLoss = NaN;
     let tfPeakBytes: number | undefined;
-    let trainMs = await timeMsAsync(async () => {
-      if (inst.profiledTrainStep) ({ loss: stepLoss, peakBytes: tfPeakBytes } = await inst.profiledTrainStep());
-      else stepLoss = inst.trainStep();
-    });
+    let trainMs: number;
+    if (!('remote' in inst) && inst.profiledTrainStep) trainMs = await timeMsAsync(async () => void ({ loss: stepLoss, peakBytes: tfPeakBytes } = await inst.profiledTrainStep!()));
+    else ({ ms: trainMs, loss: stepLoss } = await runOnce(inst, 'train'));
     mem.sample();
     if (!(relDiff(stepLoss, loss0) <= cfg.tol)) return fail(`${c.name}: trainStep returned ${fmt(stepLoss)} but evaluate gave ${fmt(loss0)} on the same weights and batch`);
-    let loss1 = NaN;
-    let inferMs = timeMs(() => (loss1 = inst.evaluate()));
+    let { ms: inferMs, loss: loss1 } = await runOnce(inst, 'infer');
     mem.sample();
     const r: ContenderResult = { contender: c.name, description: c.describe(), formulation: form, loss0, refRelDiff, pytorchRelDiff, loss1, memory: { rssDelta: 0, jsDelta: 0, tfPeakBytes } };
     log(`${c.name.padEnd(9)} loss ${fmt(loss0)} (${form} reference ±${sci(refRelDiff)}) ✓   after one Adam step ${fmt(loss1)}`);
@@ -147,11 +161,11 @@ export async function runWorkload(w: Workload, contenders: Contender[], cfg: Sui
       log(`!!! ${note}`);
     }
     for (let i = 1; i < cfg.policy(c.name, 'train').warmup; i++) {
-      trainMs = timeMs(() => inst.trainStep());
+      trainMs = (await runOnce(inst, 'train')).ms;
       mem.sample();
     }
     for (let i = 2; i < cfg.policy(c.name, 'infer').warmup; i++) {
-      inferMs = timeMs(() => inst.evaluate());
+      inferMs = (await runOnce(inst, 'infer')).ms;
       mem.sample();
     }
     warmMs.set(`${c.name}/train`, trainMs);
@@ -159,7 +173,8 @@ export async function runWorkload(w: Workload, contenders: Contender[], cfg: Sui
     const m = mem.result();
     r.memory.rssDelta = m.rss;
     r.memory.jsDelta = m.js;
-    Object.assign(r.memory, inst.memory?.() ?? {});
+    if ('remote' in inst) r.memory.jsDelta = undefined; // the model lives in another process
+    Object.assign(r.memory, (await inst.memory?.()) ?? {});
     out.results.push(r);
   }
 
@@ -198,7 +213,8 @@ export async function runWorkload(w: Workload, contenders: Contender[], cfg: Sui
         if (n === 0) continue;
         await contenders[i].activate();
         const inst = insts[i];
-        for (let j = 0; j < n; j++) samples[i].push(timeMs(() => (mode === 'train' ? inst.trainStep() : inst.evaluate())));
+        if ('remote' in inst) samples[i].push(...(await inst.selfTimed(mode, n)).ms);
+        else for (let j = 0; j < n; j++) samples[i].push((await runOnce(inst, mode)).ms);
       }
     }
     const flops = mode === 'train' ? out.trainFlops : out.forwardFlops;
@@ -206,7 +222,7 @@ export async function runWorkload(w: Workload, contenders: Contender[], cfg: Sui
       const s = summarize(samples[i]);
       const reduced = late || cfg.policy(c.name, mode).reduced;
       out.results[i][mode] = { ...s, samplesMs: samples[i].map((x) => +x.toFixed(3)), gflops: flops / (s.median / 1000) / 1e9, reduced };
-      log(`${mode.padEnd(5)} ${c.name.padEnd(9)} median ${s.median.toFixed(1).padStart(8)} ms  (${s.reps} reps, min ${s.min.toFixed(1)}, max ${s.max.toFixed(1)})  ${out.results[i][mode]!.gflops.toFixed(2)} GFLOP/s${reduced ? '  [reps reduced: slow backend]' : ''}`);
+      log(`${mode.padEnd(5)} ${c.name.padEnd(9)} median ${s.median.toFixed(1).padStart(8)} ms  (${s.reps} reps, min ${s.min.toFixed(1)}, max ${s.max.toFixed(1)})  ${out.results[i][mode]!.gflops.toFixed(2)} GFLOP/s${reduced ? `  [reps reduced: ${late ? 'past the time budget' : 'slow backend'}]` : ''}`);
     });
   }
   insts.forEach((i) => i.dispose());
