@@ -5,6 +5,7 @@ import { OpDef, noGrad, valueAndGrad } from '@unfold/autodiff';
 import { GRU, LSTM, RecurrentLayer, RecurrentOptions, SeqAttrs, SimpleRNN, recurrentSequenceOp, releaseSequenceWorkspace, sequenceWorkspace, setSequenceKernels } from '@unfold/rnn';
 import { setSequenceParts } from '../src/layers/sequence-wasm';
 import { Mode } from './layers-torchref';
+import { runLayer } from './layers-sequence-run';
 
 // The whole-sequence op on the wasm recurrence kernels (one wasm call per thread for all T
 // steps: packages/tensor/src/wasm/recurrence.ts) against the per-step fused path, in float32;
@@ -24,27 +25,9 @@ function make(mode: Mode, o: Omit<RecurrentOptions, 'dtype'>, dtype: DType = 'fl
 
 interface Run { values: Float32Array[]; grads: Float32Array[]; records: string[] }
 
-/** Outputs and the gradients of Σ u ⊙ (output, hN, cN) w.r.t. x, h0, c0 and every parameter. */
+/** runLayer (layers-sequence-run.ts) with this file's copies. */
 function run(layer: RecurrentLayer, x: Tensor, h0: Tensor, c0: Tensor | undefined, lengths: number[] | undefined, sequence: boolean, seed: number): Run {
-  const was = setSequenceKernels(sequence);
-  try {
-    const params = layer.parameters();
-    const originals = params.map((p) => p.value);
-    const leaves = [x, h0, ...(c0 ? [c0] : []), ...originals];
-    let values: Float32Array[] = [];
-    const { grads, tape } = valueAndGrad((ls: Tensor[]) => {
-      ls.slice(c0 ? 3 : 2).forEach((v, i) => (params[i].value = v));
-      const r = layer.forward(ls[0], { h0: ls[1], c0: c0 ? ls[2] : undefined, lengths });
-      const outs = [r.output, r.hN, ...(r.cN ? [r.cN] : [])];
-      values = outs.map((o) => Float32Array.from(o.toFlatArray()));
-      const rng = new Rng(seed);
-      return outs.map((o) => ad.sum(ad.mul(o, normal(o.shape, 0, 1, { rng, dtype: o.dtype })))).reduce((a, b) => ad.add(a, b));
-    })(leaves);
-    params.forEach((p, i) => (p.value = originals[i]));
-    return { values, grads: grads.map((g) => Float32Array.from(g.toFlatArray())), records: tape.entries.map((e) => e.op) };
-  } finally {
-    setSequenceKernels(was);
-  }
+  return runLayer(layer, x, h0, c0, lengths, sequence, seed, (a) => Float32Array.from(a));
 }
 
 /** Forward values only, under noGrad (the op is told nothing will record it). */
