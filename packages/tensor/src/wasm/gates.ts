@@ -135,12 +135,12 @@ function scaled(f: Func, x: number, k: number): number {
  * first, a = act + xp, so the recurrent GEMM writes act with beta = 0 and xp is never copied;
  * params (B, H, act, xp, ldxp, c, ldc, hOut, cOut, tcOut).
  */
-function lstmForward(withX = false): Func {
+function lstmForward(withX = false, fma = false): Func {
   const f = new Func(Array.from({ length: withX ? 10 : 8 }, () => I32));
   const [B, H, act] = [0, 1, 2];
   const [xp, ldxp] = withX ? [3, 4] : [-1, -1];
   const [c, ldc, hOut, cOut, tcOut] = withX ? [5, 6, 7, 8, 9] : [3, 4, 5, 6, 7];
-  const m = new VMath(f);
+  const m = new VMath(f, { fma });
   const [ig, fg, gg, og, cv, t] = Array.from({ length: 6 }, () => f.local(V128));
   const g1 = scaled(f, H, 4), g2 = scaled(f, H, 8), g3 = scaled(f, H, 12); // gate k at byte k·4H
   const actStep = scaled(f, H, 16), cStep = scaled(f, ldc, 4);
@@ -201,10 +201,10 @@ function lstmBackward(): Func {
  * withBias (./recurrence.ts): act holds h·W_hhᵀ only and b_hh:[3H] (a 9th param, one row read
  * by every b) is added here, p = act + b_hh, and p_n is stored back for the backward pass.
  */
-function gruForward(withBias = false): Func {
+function gruForward(withBias = false, fma = false): Func {
   const f = new Func(Array.from({ length: withBias ? 9 : 8 }, () => I32));
   const [B, H, act, xp, ldxp, h, ldh, hOut, bhh] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const m = new VMath(f);
+  const m = new VMath(f, { fma });
   const [rg, zg, ng, pn] = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
   const g1 = scaled(f, H, 4), g2 = scaled(f, H, 8), g3 = scaled(f, H, 12);
   const rows: Rows[] = [[act, scaled(f, H, 16)], [xp, scaled(f, ldxp, 4)], [h, scaled(f, ldh, 4)], [hOut, g1]];
@@ -248,11 +248,11 @@ function gruBackward(): Func {
 }
 
 /** withX (./recurrence.ts): y ← φ(y + xp), xp:[B,H] contiguous a 4th param (relu moves to the 5th). */
-function rnnForward(withX = false): Func {
+function rnnForward(withX = false, fma = false): Func {
   const f = new Func(Array.from({ length: withX ? 5 : 4 }, () => I32));
   const [B, H, y] = [0, 1, 2];
   const [xp, relu] = withX ? [3, 4] : [-1, 3];
-  const m = new VMath(f);
+  const m = new VMath(f, { fma });
   const v = f.local(V128);
   // y is contiguous: one row of B·H elements.
   const loop = (phi: (dst: number, x: Expr) => void): void =>
@@ -282,10 +282,10 @@ function rnnBackward(): Func {
   return f;
 }
 
-function map(op: 'exp' | 'sigmoid' | 'tanh'): Func {
+function map(op: 'exp' | 'sigmoid' | 'tanh', fma = false): Func {
   const f = new Func([I32, I32, I32]);
   const [n, src, dst] = [0, 1, 2];
-  const m = new VMath(f);
+  const m = new VMath(f, { fma });
   const v = f.local(V128);
   rowLoop(f, i32(1), get(n), [], (io) => {
     m[op](v, io.load(src));
@@ -306,11 +306,13 @@ const EXPORTS = ['lstmForward', 'lstmBackward', 'gruForward', 'gruBackward', 'rn
  * module: forward variants that add xp (LSTM, Elman) or b_hh (GRU) themselves, and the
  * backward kernels as exported here.
  */
-export function recurrenceGateFuncs(): Func[] {
-  return [lstmForward(true), gruForward(true), rnnForward(true), lstmBackward(), gruBackward(), rnnBackward()];
+/** fma: the nonlinearities' polynomials with relaxed_madd (the module must then validate relaxed SIMD). */
+export function recurrenceGateFuncs(fma = false): Func[] {
+  return [lstmForward(true, fma), gruForward(true, fma), rnnForward(true, fma), lstmBackward(), gruBackward(), rnnBackward()];
 }
 
-export function gatesModuleBytes(mem?: MemoryImport): Uint8Array {
-  const funcs = [lstmForward(), lstmBackward(), gruForward(), gruBackward(), rnnForward(), rnnBackward(), map('exp'), map('sigmoid'), map('tanh')];
+export function gatesModuleBytes(mem?: MemoryImport, opts: { fma?: boolean } = {}): Uint8Array {
+  const fma = opts.fma === true;
+  const funcs = [lstmForward(false, fma), lstmBackward(), gruForward(false, fma), gruBackward(), rnnForward(false, fma), rnnBackward(), map('exp', fma), map('sigmoid', fma), map('tanh', fma)];
   return encodeModule(funcs, Object.fromEntries(EXPORTS.map((name, k) => [name, k])), 1, mem);
 }

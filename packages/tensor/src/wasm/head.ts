@@ -110,13 +110,13 @@ function xent(): Func {
       f.set(s, vzero());
       cols(
         () => {
-          m.exp(e, vsub(v128load(at(z), 0, 2), get(mx)));
+          m.expNeg(e, vsub(v128load(at(z), 0, 2), get(mx))); // z − max ≤ 0 (or NaN)
           f.set(s, vadd(get(s), get(e)));
           if (train) f.run(v128store(at(z), get(e), 0, 2));
         },
         () => {
           tailLoad(t);
-          m.exp(e, vsub(get(t), get(mx)));
+          m.expNeg(e, vsub(get(t), get(mx)));
           f.set(s, vadd(get(s), get(e)));
           if (train) tailStore(z, e);
         },

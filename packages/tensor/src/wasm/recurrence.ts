@@ -294,7 +294,7 @@ export function recurrenceModuleBytes(opts: { fma: boolean; shared: boolean }): 
 const emitted = new Map<string, Uint8Array>();
 
 function emit(opts: { fma: boolean; shared: boolean }): Uint8Array {
-  const funcs = [...sgemmFuncs(opts.fma), ...recurrenceGateFuncs(), seqForward(), seqBackward(), colSum(), scatterAdd()];
+  const funcs = [...sgemmFuncs(opts.fma), ...recurrenceGateFuncs(opts.fma), seqForward(), seqBackward(), colSum(), scatterAdd()];
   if (funcs.length !== SCATTER_ADD + 1) throw new Error('recurrence module: function indices out of step');
   const exports = { seqForward: SEQ_FORWARD, seqBackward: SEQ_BACKWARD, colSum: COL_SUM, scatterAdd: SCATTER_ADD, packB: PACK_B_ALL };
   return encodeModule(funcs, exports, 1, { shared: opts.shared, maxPages: 65536 });

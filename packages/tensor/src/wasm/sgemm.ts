@@ -1,7 +1,8 @@
 import {
   Expr, F32, Func, I32, V128, add, and, bytes, call, encodeModule, eq, eqz, f32, f32add, f32load, f32mul, f32store,
-  get, i32, loadSplat, lt, min, mul, select, shuffle32, splat, sub, uleb, v128load, v128store, vadd, vmul,
+  get, i32, loadSplat, lt, min, mul, select, shuffle32, splat, sub, v128load, v128store, vadd, vmul,
 } from './emitter';
+import { vmadd } from './vmath';
 
 /**
  * The float32 GEMM kernel as a WebAssembly SIMD module, emitted as bytes at load time.
@@ -173,7 +174,7 @@ function emitKernel(fma: boolean): Func {
       f.set(av, loadSplat(get(a), 4 * r));
       for (let h = 0; h < 2; h++) {
         const bh = get(h === 0 ? b0 : b1);
-        f.set(acc[r][h], fma ? relaxedMadd(get(av), bh, get(acc[r][h])) : vadd(get(acc[r][h]), vmul(get(av), bh)));
+        f.set(acc[r][h], fma ? vmadd(get(av), bh, get(acc[r][h])) : vadd(get(acc[r][h]), vmul(get(av), bh)));
       }
     }
     f.set(a, add(get(a), i32(4 * MR)))
@@ -385,15 +386,6 @@ export function sgemmModuleBytes(opts: SgemmModuleOptions = {}): Uint8Array {
   return encodeModule(funcs, { sgemm: SGEMM, packB: PACK_B_ALL, sgemmPacked: SGEMM_PACKED }, 1, { shared: opts.shared === true, maxPages: 65536 });
 }
 
-/** relaxed_madd(a, b, c) = a·b + c, fused or not at the runtime's choice (f32x4.relaxed_madd, 0xFD 0x105). */
-const relaxedMadd = (a: Expr, b: Expr, c: Expr): Expr => (f) => {
-  a(f);
-  b(f);
-  c(f);
-  f.body.push(0xfd);
-  uleb(0x105, f.body);
-};
-
 let relaxed: boolean | undefined;
 /** Whether this runtime validates f32x4.relaxed_madd (Node 20: only with --experimental-wasm-relaxed-simd). */
 export function relaxedSimdSupported(): boolean {
@@ -401,7 +393,7 @@ export function relaxedSimdSupported(): boolean {
     const api = (globalThis as { WebAssembly?: { validate(b: Uint8Array): boolean } }).WebAssembly;
     const v = splat(f32(0));
     try {
-      relaxed = api !== undefined && api.validate(encodeModule([new Func([], [V128]).run(relaxedMadd(v, v, v))], {}));
+      relaxed = api !== undefined && api.validate(encodeModule([new Func([], [V128]).run(vmadd(v, v, v))], {}));
     } catch {
       relaxed = false;
     }
