@@ -1,8 +1,9 @@
 import { Tensor, TensorError, addressOf, recurrence, shapeStr } from '@unfold/tensor';
-import { OpDef } from '@unfold/autodiff';
+import { ACCUMULATED, OpDef } from '@unfold/autodiff';
 import { CellKind, GATES, STATES } from '../cells/spec';
 import { backwardJs, forwardJs } from './sequence-js';
 import { backwardWasm, forwardWasm } from './sequence-wasm';
+import { denseGrads, projectInto } from './sequence-dense';
 
 /**
  * A whole T-step recurrence of one layer and direction as ONE tape record (the per-step path
@@ -10,6 +11,8 @@ import { backwardWasm, forwardWasm } from './sequence-wasm';
  * (fused-rnn/lstm/gru.ts), whose gate loops it calls.
  *
  *   inputs  [xp, h0, (c0), W_hh, (b_hh: GRU only)]   xp:[T,B,G·H] = x W_ihᵀ + bias, contiguous
+ *           with attrs.dense: [x, h0, (c0), W_hh, (b_hh), W_ih, (bias)], x:[T,B,I] — the
+ *           projection computed inside (sequence-dense.ts) and differentiated with the rest
  *   outputs [out, hN, (cN)]                          out:[T,B,H] in real time order, hN/cN:[B,H]
  *   attrs   { kind, reverse, lengths }               lengths: Int32Array [B] or null
  *
@@ -45,6 +48,12 @@ export interface SeqAttrs {
    * [T, B, G·H] block, and scatter-added into the table's adjoint in backward.
    */
   ids?: Int32Array | null;
+  /**
+   * Dense input with the projection inside: inputs[0] is x [T,B,I], and the inputs end with
+   * W_ih [G·H, I] (and, when `bias`, the bias [G·H]): xp = x·W_ihᵀ + bias is written where the
+   * loop reads it, and backward gives dx, dW_ih, db from the gate adjoints in place.
+   */
+  dense?: { bias: boolean } | null;
 }
 export type Checked = ReturnType<typeof check>;
 
@@ -53,9 +62,16 @@ function check(inputs: readonly Tensor[], a: SeqAttrs) {
   const nState = STATES[a.kind];
   const G = GATES[a.kind];
   const hasB = a.kind === 'gru';
-  const want = 2 + nState + (hasB ? 1 : 0);
-  if (inputs.length !== want) throw new TensorError(op, `${a.kind}: expected ${want} inputs [xp, h0${nState === 2 ? ', c0' : ''}, whh${hasB ? ', bhh' : ''}], got ${inputs.length}`);
+  const base = 2 + nState + (hasB ? 1 : 0);
+  const want = base + (a.dense ? (a.dense.bias ? 2 : 1) : 0);
+  if (a.dense && a.ids) throw new TensorError(op, 'ids (one-hot input) and dense are exclusive');
+  if (inputs.length !== want) {
+    const names = [a.dense ? 'x' : 'xp', 'h0', ...(nState === 2 ? ['c0'] : []), 'whh', ...(hasB ? ['bhh'] : []), ...(a.dense ? ['wih', ...(a.dense.bias ? ['bias'] : [])] : [])];
+    throw new TensorError(op, `${a.kind}: expected ${want} inputs [${names.join(', ')}], got ${inputs.length}`);
+  }
   const [xp, h0] = inputs;
+  const wih = a.dense ? inputs[base] : null;
+  const bias = a.dense?.bias ? inputs[base + 1] : null;
   const c0 = nState === 2 ? inputs[2] : null;
   const whh = inputs[1 + nState];
   const bhh = hasB ? inputs[2 + nState] : null;
@@ -68,19 +84,25 @@ function check(inputs: readonly Tensor[], a: SeqAttrs) {
     GH = xp.shape[1];
     if (!Number.isInteger(T) || T < 1) throw new TensorError(op, `${a.ids.length} ids are not T·B for B = ${B}`);
     for (let i = 0; i < a.ids.length; i++) if (!(a.ids[i] >= 0 && a.ids[i] < xp.shape[0])) throw new TensorError(op, `ids[${i}] = ${a.ids[i]} is not a row of the table ${shapeStr(xp.shape)}`);
+  } else if (wih) {
+    if (xp.rank !== 3) throw new TensorError(op, `x must be [T, B, I], got ${shapeStr(xp.shape)}`);
+    [T, B] = xp.shape;
+    if (wih.rank !== 2 || wih.shape[1] !== xp.shape[2]) throw new TensorError(op, `wih ${shapeStr(wih.shape)} must be [G·H, ${xp.shape[2]}] for x ${shapeStr(xp.shape)}`);
+    GH = wih.shape[0];
+    if (bias && (bias.rank !== 1 || bias.shape[0] !== GH)) throw new TensorError(op, `bias ${shapeStr(bias.shape)} must be [${GH}] for wih ${shapeStr(wih.shape)}`);
   } else {
     if (xp.rank !== 3) throw new TensorError(op, `xp must be [T, B, G·H], got ${shapeStr(xp.shape)}`);
     [T, B, GH] = xp.shape;
   }
   if (h0.rank !== 2 || h0.shape[0] !== B) throw new TensorError(op, `h0 ${shapeStr(h0.shape)} must be [B, H] with B = ${B}`);
   const H = h0.shape[1];
-  if (GH !== G * H) throw new TensorError(op, `xp ${shapeStr(xp.shape)} must be [${a.ids ? 'I' : 'T, B'}, ${G}·H] for h0 ${shapeStr(h0.shape)}`);
+  if (GH !== G * H) throw new TensorError(op, `${wih ? `wih ${shapeStr(wih.shape)} must be [${G}·H, I]` : `xp ${shapeStr(xp.shape)} must be [${a.ids ? 'I' : 'T, B'}, ${G}·H]`} for h0 ${shapeStr(h0.shape)}`);
   if (c0 && (c0.rank !== 2 || c0.shape[0] !== B || c0.shape[1] !== H)) throw new TensorError(op, `c0 ${shapeStr(c0.shape)} must match h0 ${shapeStr(h0.shape)}`);
   if (whh.rank !== 2 || whh.shape[0] !== GH || whh.shape[1] !== H) throw new TensorError(op, `whh ${shapeStr(whh.shape)} must be [${GH}, ${H}]`);
   if (bhh && (bhh.rank !== 1 || bhh.shape[0] !== GH)) throw new TensorError(op, `bhh ${shapeStr(bhh.shape)} must be [${GH}]`);
   if (inputs.some((t) => t.dtype !== xp.dtype)) throw new TensorError(op, `mixed dtypes: ${inputs.map((t) => t.dtype).join(', ')}`);
   if (a.lengths && a.lengths.length !== B) throw new TensorError(op, `lengths has ${a.lengths.length} entries for B = ${B}`);
-  return { T, B, H, GH, xp, h0, c0, whh, bhh };
+  return { T, B, H, GH, xp, h0, c0, whh, bhh, base, wih, bias };
 }
 export const recurrentSequenceOp: OpDef<SeqAttrs> = {
   name: 'recurrentSequence',
@@ -88,13 +110,35 @@ export const recurrentSequenceOp: OpDef<SeqAttrs> = {
     const c = check(inputs, attrs);
     // float32 on the wasm backend (shared arena): the whole loop in one wasm call per thread
     const rk = c.h0.dtype === 'float32' ? recurrence() : null;
-    return rk ? forwardWasm(rk, inputs, attrs, c.T, c.B, c.H) : forwardJs(inputs, attrs, c);
+    if (rk) return forwardWasm(rk, inputs, attrs, c.T, c.B, c.H);
+    if (!c.wih) return forwardJs(inputs, attrs, c);
+    // dense input on the JS-driven loop: xp computed first, x and W_ih saved for backward
+    const x = c.xp.contiguous();
+    const xp = Tensor.empty([c.T, c.B, c.GH], x.dtype);
+    projectInto(x, c.wih, c.bias, xp.data, 0);
+    const r = forwardJs([xp, ...inputs.slice(1, c.base)], { ...attrs, dense: null }, { ...c, xp });
+    return { outputs: r.outputs, saved: r.saved.length ? [...r.saved, x, c.wih] : [] };
   },
 
   vjp: (dys, saved, attrs, inputs, needs, acc) => {
     if (saved.length === 0) throw new TensorError('recurrentSequence', 'backward of a call run with save: false (nothing was saved); only calls a tape records can be differentiated');
     const rk = saved[0].dtype === 'float32' ? recurrence() : null;
-    if (rk && saved.every((t) => addressOf(t.data) >= 0)) return backwardWasm(rk, dys, saved, attrs, needs, acc);
-    return backwardJs(dys, saved, attrs, inputs.length > 2 + STATES[attrs.kind], needs, acc);
+    const core = attrs.dense ? saved.slice(0, saved.length - 2) : saved; // dense: [..., x, W_ih]
+    if (rk && core.every((t) => addressOf(t.data) >= 0)) return backwardWasm(rk, dys, saved, attrs, needs, acc);
+    const hasBhh = attrs.kind === 'gru';
+    if (!attrs.dense) return backwardJs(dys, saved, attrs, hasBhh, needs, acc);
+    // dense: dxp from the loop (real time order), then the projection's three products
+    const base = 2 + STATES[attrs.kind] + (hasBhh ? 1 : 0);
+    const nb = needs.slice(0, base);
+    nb[0] = needs[0] || needs[base] || (attrs.dense.bias && needs[base + 1]);
+    const res = backwardJs(dys, core, { ...attrs, dense: null }, hasBhh, nb, acc);
+    const dxp = res[0] as Tensor | null;
+    const [x, wih] = saved.slice(saved.length - 2);
+    const g = dxp
+      ? denseGrads(dxp.data, 0, false, x, wih, [needs[0], needs[base], attrs.dense.bias && needs[base + 1]], { wih: () => acc(base), bias: () => acc(base + 1) })
+      : { dx: null, dW: false, db: false };
+    const out: (Tensor | null | typeof ACCUMULATED)[] = [g.dx, ...res.slice(1), g.dW ? ACCUMULATED : null];
+    if (attrs.dense.bias) out.push(g.db ? ACCUMULATED : null);
+    return out;
   },
 };

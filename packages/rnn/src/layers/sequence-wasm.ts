@@ -1,7 +1,8 @@
 import { ACCUMULATED } from '@unfold/autodiff';
-import { Recurrence, RecurrenceCall, Tensor, addressOf, arenaAlloc, arenaFree, gemmArrays, transientEmpty } from '@unfold/tensor';
+import { Recurrence, RecurrenceCall, Tensor, TypedArray, addressOf, arenaAlloc, arenaFree, gemmArrays, transientEmpty } from '@unfold/tensor';
 import { CellKind, GATES } from '../cells/spec';
 import type { SeqAttrs } from './sequence-op';
+import { denseGrads, projectInto } from './sequence-dense';
 
 /**
  * recurrentSequence (sequence-op.ts) on the wasm recurrence kernels (@unfold/tensor
@@ -84,9 +85,12 @@ export function forwardWasm(r: Recurrence, inputs: readonly Tensor[], a: SeqAttr
   const sRing = save ? T + 1 : 2, actRing = save ? T : 1;
   const copies: Copy[] = [];
   const ids = a.ids ?? null;
+  // dense: x [T,B,I] in, the projection written into the workspace block 'xp' below
+  const base = 2 + (lstm ? 2 : 1) + (gru ? 1 : 0);
+  const dense = a.dense ? { x: xp.contiguous(), wih: inputs[base], bias: a.dense.bias ? inputs[base + 1] : null } : null;
   const c: RecurrenceCall = {
     kind, T, B, H, reverse,
-    xp: place(xp, ids ? 'table' : 'xp', copies), // with ids: the table [I, G·H]
+    xp: dense ? block('xp', 4 * T * B * GH) : place(xp, ids ? 'table' : 'xp', copies), // with ids: the table [I, G·H]
     ids: ids ? block('ids', 4 * T * B) : 0,
     xg: ids ? block('xg', 4 * B * GH) : 0,
     pW: block('pW', 4 * r.packedFloats(H, GH)),
@@ -111,6 +115,7 @@ export function forwardWasm(r: Recurrence, inputs: readonly Tensor[], a: SeqAttr
     heap.set(cc.data.subarray(cc.offset, cc.offset + BH), c.C >> 2);
   }
   r.packB(wAt >> 2, 1, H, H, GH, c.pW); // B(k, n) = W_hhᵀ[k, n] = W_hh[n, k]
+  if (dense) projectInto(dense.x, dense.wih, dense.bias, heap, c.xp >> 2); // xp = x·W_ihᵀ + b, in place
   r.forward(c, partsOverride ?? undefined);
   const out = Tensor.empty([T, B, H], 'float32');
   out.data.set(heap.subarray(c.out >> 2, (c.out >> 2) + T * BH));
@@ -124,6 +129,7 @@ export function forwardWasm(r: Recurrence, inputs: readonly Tensor[], a: SeqAttr
   if (lstm) outputs.push(last(c.C));
   const saved = !S ? [] : act ? [S, whh, act] : [S, whh];
   if (C) saved.push(C, TC!);
+  if (S && dense) saved.push(dense.x, dense.wih);
   return { outputs, saved };
 }
 
@@ -133,7 +139,8 @@ export function backwardWasm(
   acc: (i: number) => Tensor,
 ): (Tensor | null | typeof ACCUMULATED)[] {
   const { kind, reverse, lengths } = a;
-  const [S, whh, act, C, TC] = saved;
+  const dense = a.dense ? { x: saved[saved.length - 2], wih: saved[saved.length - 1] } : null;
+  const [S, whh, act, C, TC] = dense ? saved.slice(0, saved.length - 2) : saved;
   const [T1, B, H] = S.shape;
   const T = T1 - 1;
   const lstm = kind === 'lstm', gru = kind === 'gru';
@@ -169,7 +176,22 @@ export function backwardWasm(
   r.packB(wAt >> 2, H, 1, GH, H, c.pW); // B(k, n) = W_hh[k, n]
   r.backward(c, partsOverride ?? undefined);
   const res: (Tensor | null | typeof ACCUMULATED)[] = [];
-  if (needs[0] && ids) {
+  const base = 1 + nState + 1 + (gru ? 1 : 0);
+  let projected: ReturnType<typeof denseGrads> | null = null;
+  if (dense) {
+    // the projection's dx, dW_ih, db straight from the gate adjoints in the arena (dxp = DX for GRU)
+    const want: [boolean, boolean, boolean] = [needs[0], needs[base], a.dense!.bias && needs[base + 1]];
+    const colSum = (rows: number, cols: number, src: TypedArray, srcOff: number, dst: Tensor): void => {
+      const at = block('dbi', 4 * cols);
+      const d = dst.data as Float32Array;
+      const hp = r.heap();
+      hp.set(d.subarray(dst.offset, dst.offset + cols), at >> 2);
+      r.colSum(rows, cols, addressOf(src) + 4 * srcOff, at);
+      d.set(r.heap().subarray(at >> 2, (at >> 2) + cols), dst.offset);
+    };
+    projected = denseGrads(heap, (gru ? c.DX : c.DA) >> 2, reverse, dense.x, dense.wih, want, { wih: () => acc(base), bias: () => acc(base + 1) }, colSum);
+    res.push(projected.dx);
+  } else if (needs[0] && ids) {
     // one-hot input: d table[ids[t·B + b]] += dxp[t, b], rows in processing order (one wasm loop)
     const P = new Int32Array(heap.buffer, idsP, T * B);
     for (let i = 0; i < T; i++) {
@@ -217,6 +239,10 @@ export function backwardWasm(
       d.set(heap.subarray(dbAt >> 2, (dbAt >> 2) + GH), db.offset);
       res.push(ACCUMULATED);
     } else res.push(null);
+  }
+  if (projected) {
+    res.push(projected.dW ? ACCUMULATED : null);
+    if (a.dense!.bias) res.push(projected.db ? ACCUMULATED : null);
   }
   return res;
 }

@@ -37,7 +37,7 @@ interface Weights {
 
 /**
  * One direction of one layer through the sequence op: the input projection for all T steps
- * as one GEMM (or, for one-hot input, one row gather from W_ihᵀ + bias), then the recurrence.
+ * as one GEMM inside the op (or, for one-hot input, one row gather from W_ihᵀ + bias), then the recurrence.
  * lengths: the examples' valid lengths [B] (checked by the layer), or null.
  */
 export function runDirectionSequence(
@@ -50,7 +50,7 @@ export function runDirectionSequence(
   const bias = fold && w.bih ? ad.add(w.bih, w.bhh!) : fold ? w.bhh : w.bih; // [G·H]
   // float32 on the wasm recurrence kernels: one-hot rows are looked up inside the loop (attrs.ids)
   const wasm = w.whh.dtype === 'float32' && recurrence() !== null;
-  let xp: Tensor; // [T, B, G·H], or with ids the table [I, G·H]
+  let xp: Tensor; // [T, B, G·H], or with ids the table [I, G·H], or dense: x [T, B, I]
   let idRows: Int32Array | null = null;
   if (ids) {
     const table = bias ? ad.add(ad.permute(w.wih, [1, 0]), bias) : ad.permute(w.wih, [1, 0]); // [I, G·H]
@@ -59,18 +59,20 @@ export function runDirectionSequence(
       idRows = Int32Array.from(ids);
     } else xp = ad.reshape(ad.gather(table, Int32Array.from(ids)), [T, B, GH]);
   } else {
-    xp = ad.reshape(ad.linear(ad.reshape(seq!, [T * B, seq!.shape[2]]), w.wih, bias), [T, B, GH]);
+    xp = seq!; // dense: the projection x·W_ihᵀ + bias runs inside the op (sequence-dense.ts)
   }
   // (a view stays as it is: Tensor.contiguous() would copy it off the tape; the op reads any layout)
-  const inputs = [idRows ? xp : xp.contiguous(), ...state0, w.whh, ...(kind === 'gru' && w.bhh ? [w.bhh] : [])];
+  const inputs = [idRows || !ids ? xp : xp.contiguous(), ...state0, w.whh, ...(kind === 'gru' && w.bhh ? [w.bhh] : [])];
   if (kind === 'gru' && !w.bhh) {
     // the op takes b_hh for GRU: a constant zero bias when the layer has none
     inputs.push(Tensor.empty([GH], w.whh.dtype));
   }
+  const dense = ids ? null : { bias: bias !== null };
+  if (dense) inputs.push(w.wih, ...(bias ? [bias] : []));
   // recorded exactly when apply() will push a record: otherwise nothing needs saving
   const tape = activeTape();
   const save = tape !== undefined && tape.recording && inputs.some((t) => tape.isTracked(t));
-  const call = () => apply(recurrentSequenceOp, inputs, { kind, reverse, lengths, save, ids: idRows });
+  const call = () => apply(recurrentSequenceOp, inputs, { kind, reverse, lengths, save, ids: idRows, dense });
   // the JS-driven loop reads W_hhᵀ packed once for its T GEMMs; the wasm recurrence packs its own
   const outs = wasm ? call() : withPackedOperand(w.whh, true, call);
   return { output: outs[0], final: outs.slice(1) };

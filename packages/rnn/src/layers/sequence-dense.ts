@@ -1,0 +1,80 @@
+import { Tensor, TypedArray, gemmArrays, transientEmpty } from '@unfold/tensor';
+
+/**
+ * The input projection of a dense-input layer folded into recurrentSequence (attrs.dense in
+ * sequence-op.ts), shared by both drivers:
+ *
+ *   forward   xp = x·W_ihᵀ + b        x:[T,B,I]  W_ih:[G·H, I]  b:[G·H]  →  xp:[T,B,G·H]
+ *   backward  dx = dxp·W_ih          dW_ih += dxpᵀ·x      db += Σ_rows dxp
+ *
+ * so the [T,B,G·H] projection is written straight where the recurrence reads it (on the wasm
+ * kernels: a reused arena block, never a JS array) and backward reads the gate adjoints where
+ * the loop wrote them. Each product is ONE GEMM over all T·B rows, as the linear layer's were.
+ */
+
+/** out[r·GH + j] (r = t·B + b, real time order) ← (x·W_ihᵀ + b)[r, j]; `x` contiguous [T,B,I]. */
+export function projectInto(x: Tensor, wih: Tensor, bias: Tensor | null, out: TypedArray, outOff: number): void {
+  const [T, B, I] = x.shape;
+  const GH = wih.shape[0];
+  const N = T * B;
+  const w = wih.contiguous();
+  if (bias) {
+    // the bias rows first, then the GEMM adds x·W_ihᵀ onto them (β = 1): out doubles by copyWithin
+    const b = bias.contiguous();
+    out.set(b.data.subarray(b.offset, b.offset + GH), outOff);
+    for (let n = 1; n < N; n *= 2) out.copyWithin(outOff + n * GH, outOff, outOff + Math.min(n, N - n) * GH);
+  }
+  gemmArrays(false, true, N, GH, I, 1, x.data, x.offset, I, w.data, w.offset, I, bias ? 1 : 0, out, outOff, GH);
+}
+
+export interface DenseGrads {
+  dx: Tensor | null;
+  /** whether dW_ih / db were added into their accumulators */
+  dW: boolean;
+  db: boolean;
+}
+
+/**
+ * The gradients of the projection from dxp, the adjoint of xp: rows `src[srcOff + (i·B + b)·GH]`
+ * in processing order i (step i is real time T−1−i when `reverse`). `needs` = [x, W_ih, b];
+ * dW_ih and db are added into acc(W_ih) / acc(b) (the tape's accumulators); colSum, when given,
+ * adds the column sums of rows×cols floats in place (the wasm kernel; the JS loop otherwise).
+ */
+export function denseGrads(
+  src: TypedArray, srcOff: number, reverse: boolean, x: Tensor, wih: Tensor, needs: readonly [boolean, boolean, boolean],
+  acc: { wih: () => Tensor; bias: () => Tensor }, colSum?: (rows: number, cols: number, src: TypedArray, srcOff: number, dst: Tensor) => void,
+): DenseGrads {
+  const [T, B, I] = x.shape;
+  const GH = wih.shape[0];
+  const N = T * B, BI = B * I;
+  const res: DenseGrads = { dx: null, dW: false, db: false };
+  if (needs[0]) {
+    // dx = dxp·W_ih [N, G·H]·[G·H, I], rows in processing order, then put back in real time order
+    const w = wih.contiguous();
+    const dxP = Tensor.empty([T, B, I], x.dtype);
+    gemmArrays(false, false, N, I, GH, 1, src, srcOff, GH, w.data, w.offset, I, 0, dxP.data, 0, I);
+    if (reverse) {
+      res.dx = Tensor.empty([T, B, I], x.dtype);
+      for (let i = 0; i < T; i++) res.dx.data.set(dxP.data.subarray(i * BI, (i + 1) * BI), (T - 1 - i) * BI);
+    } else res.dx = dxP;
+  }
+  if (needs[1]) {
+    // dW_ih += Σ_rows dxp[r]ᵀ x[r]: ONE GEMM [G·H, N]·[N, I]; x's rows in processing order to match
+    let xs = x;
+    if (reverse) {
+      xs = transientEmpty([T, B, I], x.dtype); // in the arena when that pays: the GEMM reads it in place
+      for (let i = 0; i < T; i++) xs.data.set(x.data.subarray(x.offset + (T - 1 - i) * BI, x.offset + (T - i) * BI), i * BI);
+    }
+    const dW = acc.wih();
+    gemmArrays(true, false, GH, I, N, 1, src, srcOff, GH, xs.data, xs.offset, I, 1, dW.data, dW.offset, I);
+    if (xs !== x) xs.storage.release();
+    res.dW = true;
+  }
+  if (needs[2]) {
+    const db = acc.bias();
+    if (colSum) colSum(N, GH, src, srcOff, db);
+    else for (let r = 0; r < N; r++) for (let j = 0; j < GH; j++) db.data[db.offset + j] += src[srcOff + r * GH + j];
+    res.db = true;
+  }
+  return res;
+}
