@@ -126,6 +126,48 @@ describe('gradCheck of the sequence op itself (float64)', () => {
     if (!rep.ok) throw new Error(rep.toString());
   });
 
+  // attrs.dense: x [T,B,I] in and W_ih (+ bias) at the end; the projection differentiated inside the op
+  const denseArgs = (mode: Mode, T: number, B: number, I: number, H: number, bias: boolean, seed: number) => {
+    const G = { rnn_tanh: 1, rnn_relu: 1, lstm: 4, gru: 3 }[mode];
+    const rng = new Rng(seed);
+    const n = (s: number[], sd = 0.6) => normal(s, 0, sd, { rng, dtype: 'float64' });
+    const [, ...rest] = args(mode, T, B, H, seed + 1);
+    return [n([T, B, I], 1), ...rest, n([G * H, I], 0.5), ...(bias ? [n([G * H], 0.3)] : [])];
+  };
+  test.each(MODES.flatMap((m) => [[m, false, true], [m, true, false]] as const))('dense %s reverse=%s bias=%s with lengths', (mode, reverse, bias) => {
+    const xs = denseArgs(mode, 4, 3, 2, 3, bias, 31);
+    const attrs: SeqAttrs = { kind: mode, reverse, lengths: Int32Array.from([4, 2, 0]), dense: { bias } };
+    const rep = gradCheck(opFn(recurrentSequenceOp, attrs, mode === 'lstm' ? 2 : 1), xs, { seed: 5 });
+    if (!rep.ok) throw new Error(rep.toString());
+  });
+  test('dense: wrong shapes and mixed modes are named errors', () => {
+    const xs = denseArgs('lstm', 3, 2, 2, 3, true, 7);
+    const attrs: SeqAttrs = { kind: 'lstm', reverse: false, lengths: null, dense: { bias: true } };
+    const bad = (k: number, t: Tensor) => apply(recurrentSequenceOp, xs.map((x, i) => (i === k ? t : x)), attrs);
+    expect(() => bad(4, normal([12, 3], 0, 1, { dtype: 'float64' }))).toThrow(/recurrentSequence: wih \[12,3\] must be \[G·H, 2\] for x \[3,2,2\]/);
+    expect(() => bad(5, normal([11], 0, 1, { dtype: 'float64' }))).toThrow(/recurrentSequence: bias \[11\] must be \[12\]/);
+    expect(() => bad(4, normal([8, 2], 0, 1, { dtype: 'float64' }))).toThrow(/recurrentSequence: bias \[12\] must be \[8\] for wih \[8,2\]/);
+    const noBias = { ...attrs, dense: { bias: false } };
+    expect(() => apply(recurrentSequenceOp, [...xs.slice(0, 4), normal([8, 2], 0, 1, { dtype: 'float64' })], noBias)).toThrow(/recurrentSequence: wih \[8,2\] must be \[4·H, I\] for h0 \[2,3\]/);
+    expect(() => apply(recurrentSequenceOp, xs.slice(0, 5), attrs)).toThrow(/expected 6 inputs \[x, h0, c0, whh, wih, bias\], got 5/);
+    expect(() => apply(recurrentSequenceOp, xs, { ...attrs, ids: Int32Array.from([0, 1, 0, 1, 0, 1]) })).toThrow(/ids .* and dense are exclusive/);
+  });
+
+  test('negative control (dense): a 1 % wrong dW_ih is caught', () => {
+    const wrong: OpDef<SeqAttrs> = {
+      ...recurrentSequenceOp,
+      vjp: (dys, saved, attrs, inputs, needs, acc, defer) => {
+        const r = recurrentSequenceOp.vjp(dys, saved, attrs, inputs, needs, acc, defer);
+        const dW = acc(4);
+        for (let i = 0; i < dW.size; i++) dW.data[dW.offset + i] *= 1.01;
+        return r;
+      },
+    };
+    const xs = denseArgs('lstm', 4, 2, 2, 3, true, 23);
+    const rep = gradCheck(opFn(wrong, { kind: 'lstm', reverse: true, lengths: null, dense: { bias: true } }, 2), xs, { seed: 4 });
+    expect(rep.ok).toBe(false);
+  });
+
   test('negative control: a 1 % wrong dW_hh is caught', () => {
     const wrong: OpDef<SeqAttrs> = {
       ...recurrentSequenceOp,
