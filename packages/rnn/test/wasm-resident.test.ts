@@ -1,5 +1,5 @@
 import { arenaStats, backendInfo, isResident, setBackend, sum, tensor } from '@unfold/tensor';
-import { Tape, backward } from '@unfold/autodiff';
+import { Tape, backward, noGrad } from '@unfold/autodiff';
 import { Adam, CharRNN, LSTM, setSequenceKernels } from '@unfold/rnn';
 
 // With the wasm backend: weights live in the arena, the fused cells' saved gate buffers are
@@ -28,6 +28,24 @@ const wasm = backendInfo().simd;
     m.evaluate(x, y, [T, B]); // the first call sizes the output head's reused logits workspace
     const before = arenaStats().liveBytes;
     m.evaluate(x, y, [T, B]); // no tape: saved buffers go back at once, the workspace is reused
+    expect(arenaStats().liveBytes).toBe(before);
+  });
+
+  test.each(['lstm', 'gru', 'rnn'] as const)('%s: evaluate reads the hidden states where the recurrence left them: same loss as copying them out', (cell) => {
+    // evaluate runs inside withScratchOutputs (layer outputs stay in workspace blocks, one per
+    // call: layer 1's feeds layer 2's projection, layer 2's the head); the plain noGrad loss copies
+    const m = new CharRNN({ cell, vocabSize: 11, hiddenSize: 12, numLayers: 2, input: 'onehot', seed: 2 });
+    const [T, B] = [9, 5];
+    const x = Array.from({ length: T * B }, (_, i) => (i * 7) % 11);
+    const y = Array.from({ length: T * B }, (_, i) => (i * 2) % 11);
+    m.eval();
+    const copied = noGrad(() => m.loss(x, y, [T, B]).loss.item());
+    const first = m.evaluate(x, y, [T, B]);
+    expect(first).toBe(copied);
+    const before = arenaStats().liveBytes;
+    const other = m.evaluate(y, x, [T, B]); // the same blocks, overwritten
+    expect(m.evaluate(x, y, [T, B])).toBe(first);
+    expect(other).toBe(noGrad(() => m.loss(y, x, [T, B]).loss.item()));
     expect(arenaStats().liveBytes).toBe(before);
   });
 

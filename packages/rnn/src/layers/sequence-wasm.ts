@@ -1,5 +1,5 @@
 import { ACCUMULATED } from '@unfold/autodiff';
-import { Recurrence, RecurrenceCall, Tensor, TypedArray, addressOf, arenaAlloc, arenaFree, gemmArrays, transientEmpty } from '@unfold/tensor';
+import { Recurrence, RecurrenceCall, Storage, Tensor, TypedArray, addressOf, arenaAlloc, arenaFree, gemmArrays, transientEmpty } from '@unfold/tensor';
 import { CellKind, GATES } from '../cells/spec';
 import type { SeqAttrs } from './sequence-op';
 import { denseGrads, projectInto } from './sequence-dense';
@@ -45,6 +45,25 @@ export function releaseSequenceWorkspace(): void {
   blocks.clear();
 }
 
+let scratch: { next: number } | null = null;
+/**
+ * Runs fn with the outputs [T,B,H] of unrecorded calls (save: false) left where the loop wrote
+ * them — workspace blocks of the arena, one per call inside fn — instead of copied into fresh JS
+ * arrays: the next op (a stacked layer's projection, the output head) reads them in place. They
+ * are valid until the next call inside a later withScratchOutputs, so fn must consume them (the
+ * model's evaluate does: it returns a number and copies of the states). Nested calls share the
+ * outer scope.
+ */
+export function withScratchOutputs<R>(fn: () => R): R {
+  if (scratch !== null) return fn();
+  scratch = { next: 0 };
+  try {
+    return fn();
+  } finally {
+    scratch = null;
+  }
+}
+
 let partsOverride: number | null = null;
 /** Test hook: cut every call into this many row parts (null: one per thread). Returns the previous value. */
 export function setSequenceParts(n: number | null): number | null {
@@ -83,6 +102,7 @@ export function forwardWasm(r: Recurrence, inputs: readonly Tensor[], a: SeqAttr
   const C = save && lstm ? transientEmpty([T + 1, B, H], 'float32') : null;
   const TC = save && lstm ? transientEmpty([T, B, H], 'float32') : null;
   const sRing = save ? T + 1 : 2, actRing = save ? T : 1;
+  const scr = !save && scratch !== null ? scratch.next++ : -1; // output left in its own workspace block
   const copies: Copy[] = [];
   const ids = a.ids ?? null;
   // dense: x [T,B,I] in, the projection written into the workspace block 'xp' below
@@ -100,7 +120,7 @@ export function forwardWasm(r: Recurrence, inputs: readonly Tensor[], a: SeqAttr
     TC: TC ? addr(TC) : lstm ? block('TC', 4 * BH) : 0,
     bhh: bhh ? place(bhh, 'bhh', copies) : 0,
     lengths: lengths ? block('lengths', 4 * B) : 0,
-    out: block('out', 4 * T * BH),
+    out: block(scr >= 0 ? `out:${scr}` : 'out', 4 * T * BH),
     dOut: 0, carry: 0, DA: 0, DX: 0,
   };
   const wAt = place(whh, 'whh', copies);
@@ -117,8 +137,12 @@ export function forwardWasm(r: Recurrence, inputs: readonly Tensor[], a: SeqAttr
   r.packB(wAt >> 2, 1, H, H, GH, c.pW); // B(k, n) = W_hhᵀ[k, n] = W_hh[n, k]
   if (dense) projectInto(dense.x, dense.wih, dense.bias, heap, c.xp >> 2); // xp = x·W_ihᵀ + b, in place
   r.forward(c, partsOverride ?? undefined);
-  const out = Tensor.empty([T, B, H], 'float32');
-  out.data.set(heap.subarray(c.out >> 2, (c.out >> 2) + T * BH));
+  let out: Tensor;
+  if (scr >= 0) out = new Tensor(new Storage(new Float32Array(heap.buffer, c.out, T * BH)), [T, B, H]); // a view: no copy
+  else {
+    out = Tensor.empty([T, B, H], 'float32');
+    out.data.set(heap.subarray(c.out >> 2, (c.out >> 2) + T * BH));
+  }
   const last = (base: number): Tensor => {
     const t = Tensor.empty([B, H], 'float32');
     const o = (base >> 2) + (T % sRing) * BH;

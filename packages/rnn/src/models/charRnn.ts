@@ -7,6 +7,7 @@ import { Linear } from '../nn/linear';
 import { Embedding } from '../nn/embedding';
 import { GRU, LSTM, RecurrentLayer, SimpleRNN } from '../layers/recurrent';
 import { RecurrentInit } from '../layers/options';
+import { withScratchOutputs } from '../layers/sequence-wasm';
 import { Optimizer } from '../optim/optimizer';
 import { clipGradNorm } from '../optim/clip';
 import { computeGradients } from '../train/gradients';
@@ -143,10 +144,13 @@ export class CharRNN extends Module {
     const was = this.training;
     this.eval();
     try {
-      return noGrad(() => {
-        const r = this.loss(x, y, shape, state);
-        return { loss: r.loss.item(), state: detachState(r.state) };
-      });
+      // the hidden states stay in the recurrence's workspace: the head reads them in place
+      return noGrad(() =>
+        withScratchOutputs(() => {
+          const r = this.loss(x, y, shape, state);
+          return { loss: r.loss.item(), state: detachState(r.state) };
+        }),
+      );
     } finally {
       this.train(was);
     }
