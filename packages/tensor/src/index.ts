@@ -15,6 +15,7 @@ export { addInPlace, subInPlace, mulInPlace, scaleInPlace, axpyInPlace, fillInPl
 export { sum, mean, max, min, logSumExp, norm, argmax, sumToShape } from './reduce';
 export { softmax, logSoftmax, oneHot, gather, scatterAdd } from './nn';
 export { softmaxCrossEntropyRows, XentGrad, headKernels } from './xent';
+export { adamF32, AdamScalars } from './wasm/adam';
 export { concat, stack, split } from './join';
 export { matmul, gemm, gemmArrays, gemmStrided, withPackedOperand, MatmulOptions, GemmOptions } from './matmul';
 export { backendInfo, setBackend, setThreads, BackendInfo, wasmActive } from './wasm/backend';

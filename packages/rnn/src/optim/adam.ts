@@ -1,4 +1,4 @@
-import { TypedArray } from '@unfold/tensor';
+import { TypedArray, adamF32 } from '@unfold/tensor';
 import { Hyper, OptionSpec, betaPair, boolean, nonNegative, positive } from './hyper';
 import { Optimizer, OptimizerKind } from './optimizer';
 import { Param } from './param';
@@ -57,6 +57,10 @@ abstract class AdamFamily extends Optimizer {
     const l2 = this.decoupled ? 0 : wd;
     const shrink = this.decoupled ? 1 - lr * wd : 1;
     const n = W.length;
+    // float32 on the wasm backend: the same operations two at a time (f64x2), the same bits
+    if (Vmax === null && W instanceof Float32Array && G instanceof Float32Array && M instanceof Float32Array && V instanceof Float32Array) {
+      if (adamF32(W, G, M, V, { shrink, l2, c1: 1 - b1, b2, c2: 1 - b2, stepSize, bc2Sqrt, eps })) return;
+    }
     for (let i = 0; i < n; i++) {
       if (shrink !== 1) W[i] *= shrink;
       const g = G[i] + l2 * W[i];

@@ -29,7 +29,11 @@ export function clipGradNorm(params: readonly Param[], maxNorm: number, normType
   for (const p of params) if (p.grad !== null) grads.push({ name: p.name, G: gradArray(op, p) });
 
   let total: number;
-  const bad = grads.find(({ G }) => firstNonFinite(G) >= 0);
+  // max |g| first: Math.max keeps a NaN and an ∞, so a finite max means every gradient is finite
+  // and the scan for the offending one runs only when there is one
+  let scale = 0;
+  for (const { G } of grads) for (let i = 0; i < G.length; i++) scale = Math.max(scale, Math.abs(G[i]));
+  const bad = scale < Infinity ? undefined : grads.find(({ G }) => firstNonFinite(G) >= 0);
   if (bad !== undefined) {
     let sawNaN = false;
     for (const { G } of grads) for (let i = 0; i < G.length; i++) if (Number.isNaN(G[i])) sawNaN = true;
@@ -40,8 +44,6 @@ export function clipGradNorm(params: readonly Param[], maxNorm: number, normType
     return total;
   }
 
-  let scale = 0;
-  for (const { G } of grads) for (let i = 0; i < G.length; i++) scale = Math.max(scale, Math.abs(G[i]));
   if (normType === Infinity || scale === 0) {
     total = scale;
   } else {

@@ -1,4 +1,4 @@
-import { Tensor, TensorError, TypedArray, full, sameShape, shapeStr } from '@unfold/tensor';
+import { Tensor, TensorError, TypedArray, full, residentPays, sameShape, shapeStr, toResident } from '@unfold/tensor';
 import { Hyper, OptionSpec, copyHyper, nonNegative, resolveHyper } from './hyper';
 import { Param, assertFinite, checkParams, gradArray, valueArray } from './param';
 
@@ -135,7 +135,9 @@ export abstract class Optimizer {
   protected stateOrInit(kind: string, p: Param, init = 0): TypedArray {
     const s = this.state(kind, p);
     if (s !== undefined) return s;
-    const t = full(p.value.shape, init, p.value.dtype);
+    const z = full(p.value.shape, init, p.value.dtype);
+    // in the arena beside the weights when that pays, so the wasm update reads them in place
+    const t = z.dtype === 'float32' && residentPays() ? toResident(z) : z;
     this.buffers.set(`${kind}.${p.name}`, t);
     return t.data;
   }

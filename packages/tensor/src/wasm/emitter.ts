@@ -14,7 +14,8 @@
 export const I32 = 0x7f;
 export const F32 = 0x7d;
 export const V128 = 0x7b;
-export type ValType = typeof I32 | typeof F32 | typeof V128;
+export const F64 = 0x7c;
+export type ValType = typeof I32 | typeof F32 | typeof V128 | typeof F64;
 
 export function uleb(n: number, out: number[]): void {
   do {
