@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { DType, Rng, Tensor, arenaStats, backendInfo, normal, recurrence, setBackend, setThreads } from '@unfold/tensor';
 import * as ad from '@unfold/autodiff';
-import { OpDef, noGrad, valueAndGrad } from '@unfold/autodiff';
+import { OpDef, Tape, noGrad, valueAndGrad } from '@unfold/autodiff';
 import { GRU, LSTM, RecurrentLayer, RecurrentOptions, SeqAttrs, SimpleRNN, recurrentSequenceOp, releaseSequenceWorkspace, sequenceWorkspace, setSequenceKernels } from '@unfold/rnn';
 import { setSequenceParts } from '../src/layers/sequence-wasm';
 import { Mode } from './layers-torchref';
@@ -154,6 +154,22 @@ const tolerance = (T: number, B: number, H: number): number => T * (2 * H + T * 
     const wih = a.all[1 + (c0 ? 2 : 1)]; // after the value and the state gradients
     expect(wih.length).toBe(GATESOF[mode] * H * V);
     expect(wih.some((g) => g !== 0)).toBe(true); // weight_ih_l0 gets its gradient through the table
+  });
+
+  test.each(MODES)('%s: one-hot inference (noGrad: the op writes W_ihᵀ + bias into its workspace) gives the bits of the recorded forward', (mode) => {
+    const [T, B, V, H] = [6, 5, 7, 5];
+    const layer = make(mode, { inputSize: V, hiddenSize: H, numLayers: 2, bidirectional: true, seed: 24 });
+    const ids = Array.from({ length: T * B }, (_, i) => (i * 5 + 1) % V);
+    const h0 = normal([4, B, H], 0, 0.5, { rng: new Rng(25), dtype: 'float32' });
+    const c0 = mode === 'lstm' ? normal([4, B, H], 0, 0.5, { rng: new Rng(26), dtype: 'float32' }) : undefined;
+    const bits = (r: { output: Tensor; hN: Tensor }) => [r.output, r.hN].map((t) => Array.from(Float32Array.from(t.toFlatArray())));
+    for (const lengths of [undefined, [6, 0, 3, 6, 1]]) {
+      const tape = new Tape();
+      tape.watch(...layer.parameters().map((p) => p.value));
+      const recorded = tape.run(() => bits(layer.forwardIds(ids, [T, B], { h0, c0, lengths })));
+      expect(tape.entries.map((e) => e.op)).toContain('permute'); // recorded: the table is built as tensors, for its gradient
+      expect(noGrad(() => bits(layer.forwardIds(ids, [T, B], { h0, c0, lengths })))).toEqual(recorded);
+    }
   });
 
   test.each(MODES)('%s: any row split (1, 2, 3 parts) gives the same bits', (mode) => {

@@ -151,6 +151,15 @@ describe('gradCheck of the sequence op itself (float64)', () => {
     expect(() => apply(recurrentSequenceOp, [...xs.slice(0, 4), normal([8, 2], 0, 1, { dtype: 'float64' })], noBias)).toThrow(/recurrentSequence: wih \[8,2\] must be \[4·H, I\] for h0 \[2,3\]/);
     expect(() => apply(recurrentSequenceOp, xs.slice(0, 5), attrs)).toThrow(/expected 6 inputs \[x, h0, c0, whh, wih, bias\], got 5/);
     expect(() => apply(recurrentSequenceOp, xs, { ...attrs, ids: Int32Array.from([0, 1, 0, 1, 0, 1]) })).toThrow(/ids .* and dense are exclusive/);
+    // attrs.table (one-hot, the table built inside) only for a call nothing records
+    const tableAttrs: SeqAttrs = { kind: 'lstm', reverse: false, lengths: null, ids: Int32Array.from([0, 1, 1, 0, 1, 1]), table: { bias: true } };
+    const tin = [xs[4], ...xs.slice(1, 4), xs[5]]; // [W_ih, h0, c0, W_hh, bias]
+    expect(() => apply(recurrentSequenceOp, tin, tableAttrs)).toThrow(/table needs ids and save: false/);
+    expect(() => apply(recurrentSequenceOp, tin, { ...tableAttrs, save: false, ids: Int32Array.from([0, 1, 2, 0, 1, 1]) })).toThrow(/ids\[2\] = 2 is not one of the 2 classes of wih \[12,2\]/);
+    const out = apply(recurrentSequenceOp, tin, { ...tableAttrs, save: false });
+    const table = ad.add(ad.permute(xs[4], [1, 0]), xs[5]).contiguous(); // [I, 4H], as the recorded path builds it
+    const ref = apply(recurrentSequenceOp, [table, ...xs.slice(1, 4)], { ...tableAttrs, table: null });
+    expect(out.map((t) => t.toFlatArray())).toEqual(ref.map((t) => t.toFlatArray()));
   });
 
   /** The op with the accumulated gradient of input k made 1 % too large. */

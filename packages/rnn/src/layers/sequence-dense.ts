@@ -27,6 +27,18 @@ export function projectInto(x: Tensor, wih: Tensor, bias: Tensor | null, out: Ty
   gemmArrays(false, true, N, GH, I, 1, x.data, x.offset, I, w.data, w.offset, I, bias ? 1 : 0, out, outOff, GH);
 }
 
+/** One-hot input's table: out[i·GH + j] ← W_ih[j, i] + b[j]  (W_ih:[G·H, I] → [I, G·H]). */
+export function tableInto(wih: Tensor, bias: Tensor | null, out: TypedArray, outOff: number): void {
+  const [GH, I] = wih.shape;
+  const w = wih.contiguous();
+  const b = bias ? bias.contiguous() : null;
+  const W = w.data, wo = w.offset;
+  for (let j = 0; j < GH; j++) {
+    const bj = b ? b.data[b.offset + j] : 0;
+    for (let i = 0; i < I; i++) out[outOff + i * GH + j] = W[wo + j * I + i] + bj;
+  }
+}
+
 export interface DenseGrads {
   dx: Tensor | null;
   /** whether dW_ih / db were added into their accumulators */

@@ -3,7 +3,7 @@ import { ACCUMULATED, OpDef } from '@unfold/autodiff';
 import { CellKind, GATES, STATES } from '../cells/spec';
 import { backwardJs, forwardJs } from './sequence-js';
 import { backwardWasm, forwardWasm } from './sequence-wasm';
-import { denseGrads, projectInto } from './sequence-dense';
+import { denseGrads, projectInto, tableInto } from './sequence-dense';
 
 /**
  * A whole T-step recurrence of one layer and direction as ONE tape record (the per-step path
@@ -54,6 +54,12 @@ export interface SeqAttrs {
    * loop reads it, and backward gives dx, dW_ih, db from the gate adjoints in place.
    */
   dense?: { bias: boolean } | null;
+  /**
+   * With ids, for an unrecorded call (save: false) only: inputs[0] is W_ih [G·H, I] itself and,
+   * when `bias`, the last input is the bias [G·H]; the table W_ihᵀ + bias is written inside
+   * (on the wasm kernels straight into a workspace block) instead of built as tensors first.
+   */
+  table?: { bias: boolean } | null;
 }
 export type Checked = ReturnType<typeof check>;
 
@@ -63,27 +69,30 @@ function check(inputs: readonly Tensor[], a: SeqAttrs) {
   const G = GATES[a.kind];
   const hasB = a.kind === 'gru';
   const base = 2 + nState + (hasB ? 1 : 0);
-  const want = base + (a.dense ? (a.dense.bias ? 2 : 1) : 0);
+  const want = base + (a.dense ? (a.dense.bias ? 2 : 1) : 0) + (a.table?.bias ? 1 : 0);
   if (a.dense && a.ids) throw new TensorError(op, 'ids (one-hot input) and dense are exclusive');
+  if (a.table && (!a.ids || a.save !== false)) throw new TensorError(op, 'table needs ids and save: false (a call nothing records)');
   if (inputs.length !== want) {
-    const names = [a.dense ? 'x' : 'xp', 'h0', ...(nState === 2 ? ['c0'] : []), 'whh', ...(hasB ? ['bhh'] : []), ...(a.dense ? ['wih', ...(a.dense.bias ? ['bias'] : [])] : [])];
+    const names = [a.dense ? 'x' : a.table ? 'wih' : 'xp', 'h0', ...(nState === 2 ? ['c0'] : []), 'whh', ...(hasB ? ['bhh'] : []), ...(a.dense ? ['wih', ...(a.dense.bias ? ['bias'] : [])] : []), ...(a.table?.bias ? ['bias'] : [])];
     throw new TensorError(op, `${a.kind}: expected ${want} inputs [${names.join(', ')}], got ${inputs.length}`);
   }
   const [xp, h0] = inputs;
   const wih = a.dense ? inputs[base] : null;
-  const bias = a.dense?.bias ? inputs[base + 1] : null;
+  const bias = a.dense?.bias ? inputs[base + 1] : a.table?.bias ? inputs[base] : null;
   const c0 = nState === 2 ? inputs[2] : null;
   const whh = inputs[1 + nState];
   const bhh = hasB ? inputs[2 + nState] : null;
   let T: number, B: number, GH: number;
   if (a.ids) {
-    if (xp.rank !== 2) throw new TensorError(op, `with ids, inputs[0] is the table [I, G·H], got ${shapeStr(xp.shape)}`);
+    if (xp.rank !== 2) throw new TensorError(op, `with ids, inputs[0] is the ${a.table ? 'weight W_ih [G·H, I]' : 'table [I, G·H]'}, got ${shapeStr(xp.shape)}`);
     if (h0.rank !== 2) throw new TensorError(op, `h0 ${shapeStr(h0.shape)} must be [B, H]`);
     B = h0.shape[0];
     T = a.ids.length / B;
-    GH = xp.shape[1];
+    const [I, cols] = a.table ? [xp.shape[1], xp.shape[0]] : xp.shape;
+    GH = cols;
     if (!Number.isInteger(T) || T < 1) throw new TensorError(op, `${a.ids.length} ids are not T·B for B = ${B}`);
-    for (let i = 0; i < a.ids.length; i++) if (!(a.ids[i] >= 0 && a.ids[i] < xp.shape[0])) throw new TensorError(op, `ids[${i}] = ${a.ids[i]} is not a row of the table ${shapeStr(xp.shape)}`);
+    for (let i = 0; i < a.ids.length; i++) if (!(a.ids[i] >= 0 && a.ids[i] < I)) throw new TensorError(op, `ids[${i}] = ${a.ids[i]} is not one of the ${I} classes of ${a.table ? 'wih' : 'the table'} ${shapeStr(xp.shape)}`);
+    if (bias && (bias.rank !== 1 || bias.shape[0] !== GH)) throw new TensorError(op, `bias ${shapeStr(bias.shape)} must be [${GH}] for wih ${shapeStr(xp.shape)}`);
   } else if (wih) {
     if (xp.rank !== 3) throw new TensorError(op, `x must be [T, B, I], got ${shapeStr(xp.shape)}`);
     [T, B] = xp.shape;
@@ -111,6 +120,12 @@ export const recurrentSequenceOp: OpDef<SeqAttrs> = {
     // float32 on the wasm backend (shared arena): the whole loop in one wasm call per thread
     const rk = c.h0.dtype === 'float32' ? recurrence() : null;
     if (rk) return forwardWasm(rk, inputs, attrs, c.T, c.B, c.H);
+    if (attrs.table) {
+      // the table built here on the JS-driven loop
+      const table = Tensor.empty([c.xp.shape[1], c.GH], c.xp.dtype);
+      tableInto(c.xp, c.bias, table.data, 0);
+      return forwardJs([table, ...inputs.slice(1, c.base)], { ...attrs, table: null }, { ...c, xp: table });
+    }
     if (!c.wih) return forwardJs(inputs, attrs, c);
     // dense input on the JS-driven loop: xp computed first, x and W_ih saved for backward
     const x = c.xp.contiguous();

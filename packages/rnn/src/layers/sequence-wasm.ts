@@ -2,7 +2,7 @@ import { ACCUMULATED } from '@unfold/autodiff';
 import { Recurrence, RecurrenceCall, Storage, Tensor, TypedArray, addressOf, arenaAlloc, arenaFree, gemmArrays, transientEmpty } from '@unfold/tensor';
 import { CellKind, GATES } from '../cells/spec';
 import type { SeqAttrs } from './sequence-op';
-import { denseGrads, projectInto } from './sequence-dense';
+import { denseGrads, projectInto, tableInto } from './sequence-dense';
 
 /**
  * recurrentSequence (sequence-op.ts) on the wasm recurrence kernels (@unfold/tensor
@@ -110,7 +110,8 @@ export function forwardWasm(r: Recurrence, inputs: readonly Tensor[], a: SeqAttr
   const dense = a.dense ? { x: xp.contiguous(), wih: inputs[base], bias: a.dense.bias ? inputs[base + 1] : null } : null;
   const c: RecurrenceCall = {
     kind, T, B, H, reverse,
-    xp: dense ? block('xp', 4 * T * B * GH) : place(xp, ids ? 'table' : 'xp', copies), // with ids: the table [I, G·H]
+    // with ids: the table [I, G·H] (attrs.table: written below from W_ih and the bias)
+    xp: dense ? block('xp', 4 * T * B * GH) : a.table ? block('table', 4 * xp.size) : place(xp, ids ? 'table' : 'xp', copies),
     ids: ids ? block('ids', 4 * T * B) : 0,
     xg: ids ? block('xg', 4 * B * GH) : 0,
     pW: block('pW', 4 * r.packedFloats(H, GH)),
@@ -136,6 +137,7 @@ export function forwardWasm(r: Recurrence, inputs: readonly Tensor[], a: SeqAttr
   }
   r.packB(wAt >> 2, 1, H, H, GH, c.pW); // B(k, n) = W_hhᵀ[k, n] = W_hh[n, k]
   if (dense) projectInto(dense.x, dense.wih, dense.bias, heap, c.xp >> 2); // xp = x·W_ihᵀ + b, in place
+  if (a.table) tableInto(xp, a.table.bias ? inputs[base] : null, heap, c.xp >> 2); // W_ihᵀ + b, in place
   r.forward(c, partsOverride ?? undefined);
   let out: Tensor;
   if (scr >= 0) out = new Tensor(new Storage(new Float32Array(heap.buffer, c.out, T * BH)), [T, B, H]); // a view: no copy

@@ -50,9 +50,18 @@ export function runDirectionSequence(
   const bias = fold && w.bih ? ad.add(w.bih, w.bhh!) : fold ? w.bhh : w.bih; // [G·H]
   // float32 on the wasm recurrence kernels: one-hot rows are looked up inside the loop (attrs.ids)
   const wasm = w.whh.dtype === 'float32' && recurrence() !== null;
+  // recorded exactly when apply() will push a record (an input is tracked): otherwise nothing needs saving
+  const tape = activeTape();
+  const save = tape !== undefined && tape.recording && [seq, w.wih, w.whh, w.bih, w.bhh, ...state0].some((t) => t !== null && tape.isTracked(t));
   let xp: Tensor; // [T, B, G·H], or with ids the table [I, G·H], or dense: x [T, B, I]
   let idRows: Int32Array | null = null;
-  if (ids) {
+  let table: { bias: boolean } | null = null;
+  if (ids && wasm && !save) {
+    // nothing records the call: the op writes the table W_ihᵀ + bias into its workspace itself
+    xp = w.wih;
+    idRows = Int32Array.from(ids);
+    table = { bias: bias !== null };
+  } else if (ids) {
     const table = bias ? ad.add(ad.permute(w.wih, [1, 0]), bias) : ad.permute(w.wih, [1, 0]); // [I, G·H]
     if (wasm) {
       xp = table;
@@ -69,10 +78,8 @@ export function runDirectionSequence(
   }
   const dense = ids ? null : { bias: bias !== null };
   if (dense) inputs.push(w.wih, ...(bias ? [bias] : []));
-  // recorded exactly when apply() will push a record: otherwise nothing needs saving
-  const tape = activeTape();
-  const save = tape !== undefined && tape.recording && inputs.some((t) => tape.isTracked(t));
-  const call = () => apply(recurrentSequenceOp, inputs, { kind, reverse, lengths, save, ids: idRows, dense });
+  if (table && bias) inputs.push(bias);
+  const call = () => apply(recurrentSequenceOp, inputs, { kind, reverse, lengths, save, ids: idRows, dense, table });
   // the JS-driven loop reads W_hhᵀ packed once for its T GEMMs; the wasm recurrence packs its own
   const outs = wasm ? call() : withPackedOperand(w.whh, true, call);
   return { output: outs[0], final: outs.slice(1) };
