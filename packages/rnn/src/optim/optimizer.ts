@@ -193,7 +193,7 @@ export abstract class Optimizer {
       if (b.dtype !== p.value.dtype || !sameShape(b.shape, p.value.shape)) {
         throw new TensorError(op, `buffer '${key}' is ${b.dtype} ${shapeStr(b.shape)}, parameter '${p.name}' is ${p.value.dtype} ${shapeStr(p.value.shape)}`);
       }
-      buffers.set(key, b.clone());
+      buffers.set(key, b.dtype === 'float32' && residentPays() ? toResident(b) : b.clone()); // a copy either way (toResident copies)
     }
     for (const [name] of steps) {
       for (const kind of kinds) {
