@@ -62,11 +62,12 @@ export function runDirectionSequence(
     idRows = Int32Array.from(ids);
     table = { bias: bias !== null };
   } else if (ids) {
-    const table = bias ? ad.add(ad.permute(w.wih, [1, 0]), bias) : ad.permute(w.wih, [1, 0]); // [I, G·H]
+    // the table W_ihᵀ + bias as tensors: when recorded, its gradient reaches W_ih and the bias
+    const tab = bias ? ad.add(ad.permute(w.wih, [1, 0]), bias) : ad.permute(w.wih, [1, 0]); // [I, G·H]
     if (wasm) {
-      xp = table;
+      xp = tab;
       idRows = Int32Array.from(ids);
-    } else xp = ad.reshape(ad.gather(table, Int32Array.from(ids)), [T, B, GH]);
+    } else xp = ad.reshape(ad.gather(tab, Int32Array.from(ids)), [T, B, GH]);
   } else {
     xp = seq!; // dense: the projection x·W_ihᵀ + bias runs inside the op (sequence-dense.ts)
   }
