@@ -1,4 +1,5 @@
 import { Tensor, TypedArray, gemmArrays, transientEmpty } from '@unfold/tensor';
+import { CellKind, STATES } from '../cells/spec';
 
 /**
  * The input projection of a dense-input layer folded into recurrentSequence (attrs.dense in
@@ -11,6 +12,9 @@ import { Tensor, TypedArray, gemmArrays, transientEmpty } from '@unfold/tensor';
  * kernels: a reused arena block, never a JS array) and backward reads the gate adjoints where
  * the loop wrote them. Each product is ONE GEMM over all T·B rows, as the linear layer's were.
  */
+
+/** Index of the op's first projection input (W_ih with attrs.dense, the bias with attrs.table): after [x, h0, (c0), W_hh, (b_hh)]. */
+export const extraInputsAt = (kind: CellKind): number => 2 + STATES[kind] + (kind === 'gru' ? 1 : 0);
 
 /** out[r·GH + j] (r = t·B + b, real time order) ← (x·W_ihᵀ + b)[r, j]; `x` contiguous [T,B,I]. */
 export function projectInto(x: Tensor, wih: Tensor, bias: Tensor | null, out: TypedArray, outOff: number): void {

@@ -3,7 +3,7 @@ import { ACCUMULATED, OpDef } from '@unfold/autodiff';
 import { CellKind, GATES, STATES } from '../cells/spec';
 import { backwardJs, forwardJs } from './sequence-js';
 import { backwardWasm, forwardWasm } from './sequence-wasm';
-import { denseGrads, projectInto, tableInto } from './sequence-dense';
+import { denseGrads, extraInputsAt, projectInto, tableInto } from './sequence-dense';
 
 /**
  * A whole T-step recurrence of one layer and direction as ONE tape record (the per-step path
@@ -68,7 +68,7 @@ function check(inputs: readonly Tensor[], a: SeqAttrs) {
   const nState = STATES[a.kind];
   const G = GATES[a.kind];
   const hasB = a.kind === 'gru';
-  const base = 2 + nState + (hasB ? 1 : 0);
+  const base = extraInputsAt(a.kind);
   const want = base + (a.dense ? (a.dense.bias ? 2 : 1) : 0) + (a.table?.bias ? 1 : 0);
   if (a.dense && a.ids) throw new TensorError(op, 'ids (one-hot input) and dense are exclusive');
   if (a.table && (!a.ids || a.save !== false)) throw new TensorError(op, 'table needs ids and save: false (a call nothing records)');
@@ -143,7 +143,7 @@ export const recurrentSequenceOp: OpDef<SeqAttrs> = {
     const hasBhh = attrs.kind === 'gru';
     if (!attrs.dense) return backwardJs(dys, saved, attrs, hasBhh, needs, acc);
     // dense: dxp from the loop (real time order), then the projection's three products
-    const base = 2 + STATES[attrs.kind] + (hasBhh ? 1 : 0);
+    const base = extraInputsAt(attrs.kind);
     const nb = needs.slice(0, base);
     nb[0] = needs[0] || needs[base] || (attrs.dense.bias && needs[base + 1]);
     const res = backwardJs(dys, core, { ...attrs, dense: null }, hasBhh, nb, acc);

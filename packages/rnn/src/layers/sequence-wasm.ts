@@ -2,7 +2,7 @@ import { ACCUMULATED } from '@unfold/autodiff';
 import { Recurrence, RecurrenceCall, Storage, Tensor, TypedArray, addressOf, arenaAlloc, arenaFree, gemmArrays, transientEmpty } from '@unfold/tensor';
 import { CellKind, GATES } from '../cells/spec';
 import type { SeqAttrs } from './sequence-op';
-import { denseGrads, projectInto, tableInto } from './sequence-dense';
+import { denseGrads, extraInputsAt, projectInto, tableInto } from './sequence-dense';
 
 /**
  * recurrentSequence (sequence-op.ts) on the wasm recurrence kernels (@unfold/tensor
@@ -85,6 +85,14 @@ function place(t: Tensor, name: string, copies: Copy[]): number {
   return addr;
 }
 
+/** dst (an accumulator of n floats) += what `op` adds into the arena block at byte address `at`: copied in, op, copied back. */
+function addThroughArena(r: Recurrence, dst: Tensor, n: number, at: number, op: () => void): void {
+  const d = dst.data as Float32Array;
+  r.heap().set(d.subarray(dst.offset, dst.offset + n), at >> 2);
+  op();
+  d.set(r.heap().subarray(at >> 2, (at >> 2) + n), dst.offset);
+}
+
 const addr = (t: Tensor | null | undefined): number => (t ? addressOf(t.data) + 4 * t.offset : 0);
 
 export function forwardWasm(r: Recurrence, inputs: readonly Tensor[], a: SeqAttrs, T: number, B: number, H: number) {
@@ -106,7 +114,7 @@ export function forwardWasm(r: Recurrence, inputs: readonly Tensor[], a: SeqAttr
   const copies: Copy[] = [];
   const ids = a.ids ?? null;
   // dense: x [T,B,I] in, the projection written into the workspace block 'xp' below
-  const base = 2 + (lstm ? 2 : 1) + (gru ? 1 : 0);
+  const base = extraInputsAt(kind);
   const dense = a.dense ? { x: xp.contiguous(), wih: inputs[base], bias: a.dense.bias ? inputs[base + 1] : null } : null;
   const c: RecurrenceCall = {
     kind, T, B, H, reverse,
@@ -202,18 +210,14 @@ export function backwardWasm(
   r.packB(wAt >> 2, H, 1, GH, H, c.pW); // B(k, n) = W_hh[k, n]
   r.backward(c, partsOverride ?? undefined);
   const res: (Tensor | null | typeof ACCUMULATED)[] = [];
-  const base = 1 + nState + 1 + (gru ? 1 : 0);
+  const base = extraInputsAt(kind as CellKind);
   let projected: ReturnType<typeof denseGrads> | null = null;
   if (dense) {
     // the projection's dx, dW_ih, db straight from the gate adjoints in the arena (dxp = DX for GRU)
     const want: [boolean, boolean, boolean] = [needs[0], needs[base], a.dense!.bias && needs[base + 1]];
     const colSum = (rows: number, cols: number, src: TypedArray, srcOff: number, dst: Tensor): void => {
       const at = block('dbi', 4 * cols);
-      const d = dst.data as Float32Array;
-      const hp = r.heap();
-      hp.set(d.subarray(dst.offset, dst.offset + cols), at >> 2);
-      r.colSum(rows, cols, addressOf(src) + 4 * srcOff, at);
-      d.set(r.heap().subarray(at >> 2, (at >> 2) + cols), dst.offset);
+      addThroughArena(r, dst, cols, at, () => r.colSum(rows, cols, addressOf(src) + 4 * srcOff, at));
     };
     projected = denseGrads(heap, (gru ? c.DX : c.DA) >> 2, reverse, dense.x, dense.wih, want, { wih: () => acc(base), bias: () => acc(base + 1) }, colSum);
     res.push(projected.dx);
@@ -224,11 +228,7 @@ export function backwardWasm(
       const t = reverse ? T - 1 - i : i;
       for (let b = 0; b < B; b++) P[i * B + b] = ids[t * B + b];
     }
-    const dT = acc(0);
-    const d = dT.data as Float32Array;
-    heap.set(d.subarray(dT.offset, dT.offset + I * GH), dTable >> 2);
-    r.scatterAdd(T * B, GH, idsP, gru ? c.DX : c.DA, dTable);
-    d.set(heap.subarray(dTable >> 2, (dTable >> 2) + I * GH), dT.offset);
+    addThroughArena(r, acc(0), I * GH, dTable, () => r.scatterAdd(T * B, GH, idsP, gru ? c.DX : c.DA, dTable));
     res.push(ACCUMULATED);
   } else if (needs[0]) {
     // dxp in real time order (DX for GRU, whose dxp differs from dp)
@@ -258,11 +258,7 @@ export function backwardWasm(
     // (the op always has b_hh as an input for GRU: sequence.ts passes zeros when the layer has none)
     if (needs[wk + 1]) {
       // db_hh += Σ_rows da (in row order, onto the accumulated value)
-      const db = acc(wk + 1);
-      const d = db.data as Float32Array;
-      heap.set(d.subarray(db.offset, db.offset + GH), dbAt >> 2);
-      r.colSum(T * B, GH, c.DA, dbAt);
-      d.set(heap.subarray(dbAt >> 2, (dbAt >> 2) + GH), db.offset);
+      addThroughArena(r, acc(wk + 1), GH, dbAt, () => r.colSum(T * B, GH, c.DA, dbAt));
       res.push(ACCUMULATED);
     } else res.push(null);
   }

@@ -1,4 +1,4 @@
-import { Expr, F64, Func, I32, MemoryImport, V128, add, encodeModule, get, i32, lt, sub, uleb } from './emitter';
+import { Expr, F64, Func, I32, MemoryImport, V128, add, encodeModule, get, i32, lt, sub, withOp, withSimd } from './emitter';
 import { MAX_PAGES, addressOf, arenaAlloc, arenaFree, arenaIsShared, arenaMemory } from './arena';
 import { noteFallback, wasmActive } from './backend';
 
@@ -23,16 +23,8 @@ const S = { load64Zero: 0x5d, store64Lane: 0x5b, demote: 0x5e, promote: 0x5f, sp
 /** Scalar opcodes. */
 const O = { f32Load: 0x2a, f32Store: 0x38, f64Sqrt: 0x9f, f64Add: 0xa0, f64Sub: 0xa1, f64Mul: 0xa2, f64Div: 0xa3, demote: 0xb6, promote: 0xbb } as const;
 
-const simd = (op: number, imm: number[], ...args: Expr[]): Expr => (f) => {
-  for (const a of args) a(f);
-  f.body.push(0xfd);
-  uleb(op, f.body);
-  f.body.push(...imm);
-};
-const op = (code: number, ...args: Expr[]): Expr => (f) => {
-  for (const a of args) a(f);
-  f.body.push(code);
-};
+const simd = withSimd;
+const op = withOp;
 
 /** How the loop body reads and writes: two lanes (f64x2) or one (f64). */
 interface Lanes {

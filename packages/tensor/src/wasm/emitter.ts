@@ -157,11 +157,13 @@ export class Func {
 
 // ---- expressions -------------------------------------------------------------------
 
-const withOp = (op: number, ...args: Expr[]): Expr => (f) => {
+/** Any one-byte opcode over its operands (emitted first, in order). */
+export const withOp = (op: number, ...args: Expr[]): Expr => (f) => {
   for (const a of args) a(f);
   f.body.push(op);
 };
-const withSimd = (op: number, imm: number[], ...args: Expr[]): Expr => (f) => {
+/** Any SIMD opcode (0xFD prefix, LEB128 opcode, then its immediates) over its operands. */
+export const withSimd = (op: number, imm: readonly number[], ...args: Expr[]): Expr => (f) => {
   for (const a of args) a(f);
   f.body.push(0xfd);
   uleb(op, f.body);

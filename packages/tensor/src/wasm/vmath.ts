@@ -1,4 +1,4 @@
-import { Expr, Func, V128, get, i32, uleb, vadd, vmul } from './emitter';
+import { Expr, Func, V128, get, i32, vadd, vmul, withSimd } from './emitter';
 
 // f32x4 add/mul live in emitter.ts; re-exported so that kernels take all vector math from here.
 export { vadd, vmul };
@@ -15,12 +15,7 @@ export { vadd, vmul };
  * denormal step (2^-149): the format's own absolute precision there.
  */
 
-const simd = (op: number, imm: readonly number[], ...args: Expr[]): Expr => (f) => {
-  for (const a of args) a(f);
-  f.body.push(0xfd);
-  uleb(op, f.body);
-  f.body.push(...imm);
-};
+const simd = withSimd;
 
 /** SIMD opcodes (after the 0xFD prefix), final numbering of the SIMD proposal. */
 const OPS = {
