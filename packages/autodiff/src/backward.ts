@@ -7,6 +7,13 @@ import { Tape, TapeRecord } from './tape';
  * times — a weight shared by every time step — receives the sum of its uses' adjoints.
  * The first contribution is stored as given (it may alias a dy that flowed through an add);
  * it is copied before anything is added into it, so no op's saved tensor is ever written.
+ *
+ * Scratch adjoints. A vjp may return an adjoint in a buffer marked Storage.scratch
+ * (scratchEmpty: an arena block nothing else refers to). backward counts its holders — entries
+ * here, and the dys and dxs of the op being walked — and gives the block back when the count
+ * falls to zero: once the op it flowed into has run, or once it has been added into another
+ * buffer. A pass-through (reshape's view, concat's slices) makes more holders of one block; a
+ * block with a single holder may be added into in place.
  */
 export class Adjoints {
   private map = new Map<number, { t: Tensor; owned: boolean }>();
@@ -39,13 +46,18 @@ export class Adjoints {
       this.map.set(id, { t, owned: true });
       return t;
     }
+    // a scratch buffer this entry alone holds may be added into as it is
+    if (!e.owned && soleHolder(e.t) && e.t.isContiguous()) e.owned = true;
     if (!e.owned || !e.t.isContiguous()) {
+      const was = e.t;
       e.t = e.t.clone();
       e.owned = true;
+      drop(was);
     }
     return e.t;
   }
 
+  /** Adds dx into id's adjoint. A scratch dx passes its holder to the entry, or is dropped once added. */
   add(id: number, dx: Tensor): void {
     this.settle(id);
     const e = this.map.get(id);
@@ -53,12 +65,31 @@ export class Adjoints {
       this.map.set(id, { t: dx, owned: false });
       return;
     }
+    if (!e.owned && soleHolder(e.t)) e.owned = true; // add into it in place
     if (!e.owned) {
+      const was = e.t;
       e.t = addK(e.t, dx); // the second contribution: one pass into a fresh buffer (not copy, then add)
       e.owned = true;
+      drop(was);
+      drop(dx);
       return;
     }
     addInPlace(e.t, dx);
+    drop(dx);
+  }
+
+  /**
+   * Entries still in scratch buffers become plain copies (their arena blocks given back): what
+   * outlives a backward pass — a leaf's gradient, an adjoint a caller reads — is ordinary memory.
+   */
+  settleScratch(): void {
+    for (const e of this.map.values()) {
+      if (!e.t.storage.scratch) continue;
+      const was = e.t;
+      e.t = was.clone();
+      e.owned = true;
+      drop(was);
+    }
   }
 
   ids(): number[] {
@@ -88,6 +119,29 @@ export class Adjoints {
   }
 }
 
+// Holders of each scratch buffer in use (Storage.scratch): adjoint entries and the dys/dxs of
+// the record being walked. A buffer is given back when its count falls to zero.
+const holders = new WeakMap<object, number>();
+
+/** One more holder of t's buffer (scratch only). */
+function hold(t: Tensor): void {
+  if (t.storage.scratch) holders.set(t.storage, (holders.get(t.storage) ?? 0) + 1);
+}
+
+/** One holder fewer; the last gives the block back. */
+function drop(t: Tensor): void {
+  const s = t.storage;
+  if (!s.scratch) return;
+  const n = (holders.get(s) ?? 1) - 1; // a scratch tensor nobody counted (a caller's seed) has one holder
+  if (n > 0) holders.set(s, n);
+  else {
+    holders.delete(s);
+    s.release();
+  }
+}
+
+const soleHolder = (t: Tensor): boolean => t.storage.scratch && (holders.get(t.storage) ?? 1) === 1;
+
 export interface BackwardOptions {
   /** Throw, naming the op and time step, as soon as a NaN or ±Inf adjoint appears. */
   checkNumerics?: boolean;
@@ -112,8 +166,17 @@ export function backwardRecords(tape: Tape, from: number, to: number, adj: Adjoi
     if (i < tape.dropped) {
       throw new TensorError('backward', `record #${i} (${r.op}) was freed by truncation; it lies outside the k2 window`);
     }
-    const dys = r.outputs.map((o) => adj.take(o.id) ?? zeros(o.shape, o.dtype));
-    opts.onRecord?.(r, i, dys);
+    let dys = r.outputs.map((o) => adj.take(o.id) ?? zeros(o.shape, o.dtype));
+    if (opts.onRecord) {
+      // a hook may keep what it is shown: scratch adjoints become plain copies first
+      dys = dys.map((d) => {
+        if (!d.storage.scratch) return d;
+        const c = d.clone();
+        drop(d);
+        return c;
+      });
+      opts.onRecord(r, i, dys);
+    }
     const needs = r.inputs.map((inp) => tape.isTrackedId(inp.id)); // constants need no adjoint
     const dxs = r.def.vjp(
       dys, r.saved, r.attrs, r.inputs, needs,
@@ -122,6 +185,17 @@ export function backwardRecords(tape: Tape, from: number, to: number, adj: Adjoi
     );
     if (dxs.length !== r.inputs.length) {
       throw new TensorError('backward', `vjp of ${r.op} returned ${dxs.length} adjoints for ${r.inputs.length} inputs`);
+    }
+    // every adjoint kept holds its buffer before the dys let go of theirs (a pass-through keeps it)
+    for (let k = 0; k < dxs.length; k++) {
+      const dx = dxs[k];
+      if (dx instanceof Tensor && needs[k]) hold(dx);
+    }
+    for (const dy of dys) drop(dy);
+    for (let k = 0; k < dxs.length; k++) {
+      const dx = dxs[k];
+      // an unneeded scratch adjoint nobody else holds goes back now
+      if (dx instanceof Tensor && !needs[k] && dx.storage.scratch && !holders.has(dx.storage)) dx.storage.release();
     }
     for (let k = 0; k < dxs.length; k++) {
       const dx = dxs[k];
@@ -141,6 +215,7 @@ export function backwardRecords(tape: Tape, from: number, to: number, adj: Adjoi
     }
   }
   adj.settle(); // every deferred contribution is in its buffer before anyone reads the adjoints
+  adj.settleScratch();
   for (const [id, [r, k]] of accumulated) {
     const t = adj.get(id);
     if (t) assertFinite(t, r, k); // names the last record that added into it

@@ -40,6 +40,16 @@ export class Tape {
    * name a parameter that fn uses but the model does not own, which would get no gradient).
    */
   onInput: ((t: Tensor) => void) | undefined = undefined;
+  /**
+   * When set, the tape owns the intermediate values recorded ops produce in buffers of their
+   * own (outputs an op allocated as Storage.transient because `tapeOwnsOutputs()` said so) and
+   * gives them back with its saved tensors in `release()`: after backward, reading such an
+   * output throws. For a caller that consumes everything inside the recorded function (a
+   * model's training step); off by default, so outputs stay readable after backward.
+   */
+  ownsOutputs = false;
+  /** Outputs the tape owns (ownsOutputs), released with the saved tensors. */
+  private owned: Tensor[] = [];
 
   /** Marks tensors as differentiable inputs: ops that use them get recorded. */
   watch(...ts: Tensor[]): void {
@@ -57,7 +67,10 @@ export class Tape {
   push(def: OpDef<any>, inputs: readonly Tensor[], outputs: readonly Tensor[], saved: Tensor[], attrs: unknown): void { // eslint-disable-line @typescript-eslint/no-explicit-any
     if (this.released) throw new TensorError('tape', 'cannot record on a tape whose saved tensors were released by backward');
     this.entries.push({ op: def.name, inputs: inputs.map(refOf), outputs: outputs.map(refOf), saved, attrs, step: this.step, def });
-    for (const o of outputs) this.tracked.add(o.id);
+    for (const o of outputs) {
+      this.tracked.add(o.id);
+      if (this.ownsOutputs && o.storage.transient) this.owned.push(o);
+    }
   }
 
   /** Runs fn with this tape active (ops record onto it). Nested tapes stack. */
@@ -99,6 +112,8 @@ export class Tape {
       releaseTransient(r.saved);
       r.saved = [];
     }
+    releaseTransient(this.owned);
+    this.owned = [];
     this.released = true;
   }
 
@@ -146,6 +161,16 @@ const tapeStack: Tape[] = [];
 /** The innermost active tape, if any. */
 export function activeTape(): Tape | undefined {
   return tapeStack[tapeStack.length - 1];
+}
+
+/**
+ * Whether an op about to be recorded may put an output in a buffer the tape gives back
+ * (Storage.transient; see Tape.ownsOutputs): true only on a recording tape that owns outputs.
+ * An op that is not recorded must not ask for one (it would wait for garbage collection).
+ */
+export function tapeOwnsOutputs(): boolean {
+  const t = activeTape();
+  return t !== undefined && t.recording && t.ownsOutputs;
 }
 
 /**

@@ -21,7 +21,7 @@ export { matmul, gemm, gemmArrays, gemmStrided, withPackedOperand, MatmulOptions
 export { backendInfo, setBackend, setThreads, BackendInfo, wasmActive } from './wasm/backend';
 export { poolReady } from './wasm/pool';
 export { ArenaStats, WasmStorage, arenaStats, arenaAlloc, arenaFree, setArenaLimit, addressOf } from './wasm/arena';
-export { residentEmpty, toResident, isResident, transientEmpty, residentPays } from './wasm/resident';
+export { residentEmpty, toResident, isResident, transientEmpty, scratchEmpty, residentPays } from './wasm/resident';
 export { GateKernels } from './wasm/gates';
 export { gateKernels, stage, expWasm } from './wasm/gate-kernels';
 export { Recurrence, RecurrenceCall, RecurrenceKind, recurrence } from './wasm/recurrence-run';

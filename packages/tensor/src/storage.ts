@@ -20,6 +20,13 @@ export class Storage {
    * back at once instead of at garbage collection.
    */
   transient = false;
+  /**
+   * Set on a buffer with a single holder that gives it back once it has read it: the adjoints
+   * some ops' vector–Jacobian products return, which autodiff's backward releases as soon as
+   * the op that consumes them has run (so a training step reuses its arena blocks instead of
+   * allocating them afresh).
+   */
+  scratch = false;
 
   constructor(data: TypedArray) {
     this.buf = data;

@@ -1,5 +1,5 @@
 import {
-  DType, Storage, Tensor, TensorError, gemm, residentEmpty, residentPays, shapeStr, softmaxCrossEntropyRows, transientEmpty, zeros,
+  DType, Storage, Tensor, TensorError, gemm, residentEmpty, residentPays, scratchEmpty, shapeStr, softmaxCrossEntropyRows, transientEmpty, zeros,
 } from '@unfold/tensor';
 import { OpDef } from '../op';
 import { activeTape, apply1 } from '../tape';
@@ -76,7 +76,7 @@ export const linearCrossEntropyOp: OpDef<LinearCrossEntropyAttrs> = {
     const [N, H] = h.shape;
     const V = w.shape[0];
     let dh: Tensor | null = null, dw: Tensor | null = null, dbias: Tensor | null = null;
-    if (needs[0]) dh = gemm(dz, w, Tensor.empty([N, H], h.dtype), { alpha: g, beta: 0 }); // [N, V]·[V, H]
+    if (needs[0]) dh = gemm(dz, w, scratchEmpty([N, H], h.dtype), { alpha: g, beta: 0 }); // [N, V]·[V, H], a scratch buffer backward gives back
     if (needs[1]) dw = gemm(dz, h, Tensor.empty([V, H], h.dtype), { transA: true, alpha: g, beta: 0 }); // [V, N]·[N, H]
     if (inputs.length > 2 && needs[2]) {
       dbias = Tensor.empty([V], h.dtype);

@@ -1,4 +1,4 @@
-import { Tensor, TypedArray, gemmArrays, transientEmpty } from '@unfold/tensor';
+import { Tensor, TypedArray, gemmArrays, scratchEmpty, transientEmpty } from '@unfold/tensor';
 import { CellKind, STATES } from '../cells/spec';
 
 /**
@@ -67,11 +67,14 @@ export function denseGrads(
   if (needs[0]) {
     // dx = dxp·W_ih [N, G·H]·[G·H, I], rows in processing order, then put back in real time order
     const w = wih.contiguous();
-    const dxP = Tensor.empty([T, B, I], x.dtype);
-    gemmArrays(false, false, N, I, GH, 1, src, srcOff, GH, w.data, w.offset, I, 0, dxP.data, 0, I);
+    // (scratch buffers: backward gives them back once the op that produced x has consumed dx)
+    const dxP = scratchEmpty([T, B, I], x.dtype);
+    gemmArrays(false, false, N, I, GH, 1, src, srcOff, GH, w.data, w.offset, I, 0, dxP.data, dxP.offset, I);
     if (reverse) {
-      res.dx = Tensor.empty([T, B, I], x.dtype);
-      for (let i = 0; i < T; i++) res.dx.data.set(dxP.data.subarray(i * BI, (i + 1) * BI), (T - 1 - i) * BI);
+      res.dx = scratchEmpty([T, B, I], x.dtype);
+      const d = res.dx.data, o = res.dx.offset;
+      for (let i = 0; i < T; i++) d.set(dxP.data.subarray(i * BI, (i + 1) * BI), o + (T - 1 - i) * BI);
+      dxP.storage.release();
     } else res.dx = dxP;
   }
   if (needs[1]) {

@@ -1,5 +1,5 @@
-import { ACCUMULATED } from '@unfold/autodiff';
-import { Recurrence, RecurrenceCall, Storage, Tensor, TypedArray, addressOf, arenaAlloc, arenaFree, gemmArrays, transientEmpty } from '@unfold/tensor';
+import { ACCUMULATED, tapeOwnsOutputs } from '@unfold/autodiff';
+import { Recurrence, RecurrenceCall, Storage, Tensor, TypedArray, addressOf, arenaAlloc, arenaFree, gemmArrays, scratchEmpty, transientEmpty } from '@unfold/tensor';
 import { CellKind, GATES } from '../cells/spec';
 import type { SeqAttrs } from './sequence-op';
 import { denseGrads, extraInputsAt, projectInto, tableInto } from './sequence-dense';
@@ -111,6 +111,8 @@ export function forwardWasm(r: Recurrence, inputs: readonly Tensor[], a: SeqAttr
   const TC = save && lstm ? transientEmpty([T, B, H], 'float32') : null;
   const sRing = save ? T + 1 : 2, actRing = save ? T : 1;
   const scr = !save && scratch !== null ? scratch.next++ : -1; // output left in its own workspace block
+  // recorded on a tape that owns its outputs: the loop writes [T,B,H] straight into a block the tape gives back
+  const owned = save && tapeOwnsOutputs() ? transientEmpty([T, B, H], 'float32') : null;
   const copies: Copy[] = [];
   const ids = a.ids ?? null;
   // dense: x [T,B,I] in, the projection written into the workspace block 'xp' below
@@ -129,7 +131,7 @@ export function forwardWasm(r: Recurrence, inputs: readonly Tensor[], a: SeqAttr
     TC: TC ? addr(TC) : lstm ? block('TC', 4 * BH) : 0,
     bhh: bhh ? place(bhh, 'bhh', copies) : 0,
     lengths: lengths ? block('lengths', 4 * B) : 0,
-    out: block(scr >= 0 ? `out:${scr}` : 'out', 4 * T * BH),
+    out: owned ? addr(owned) : block(scr >= 0 ? `out:${scr}` : 'out', 4 * T * BH),
     dOut: 0, carry: 0, DA: 0, DX: 0,
   };
   const wAt = place(whh, 'whh', copies);
@@ -148,7 +150,8 @@ export function forwardWasm(r: Recurrence, inputs: readonly Tensor[], a: SeqAttr
   if (a.table) tableInto(xp, a.table.bias ? inputs[base] : null, heap, c.xp >> 2); // W_ihᵀ + b, in place
   r.forward(c, partsOverride ?? undefined);
   let out: Tensor;
-  if (scr >= 0) out = new Tensor(new Storage(new Float32Array(heap.buffer, c.out, T * BH)), [T, B, H]); // a view: no copy
+  if (owned) out = owned;
+  else if (scr >= 0) out = new Tensor(new Storage(new Float32Array(heap.buffer, c.out, T * BH)), [T, B, H]); // a view: no copy
   else {
     out = Tensor.empty([T, B, H], 'float32');
     out.data.set(heap.subarray(c.out >> 2, (c.out >> 2) + T * BH));
@@ -233,9 +236,10 @@ export function backwardWasm(
   } else if (needs[0]) {
     // dxp in real time order (DX for GRU, whose dxp differs from dp)
     const src = (gru ? c.DX : c.DA) >> 2;
-    const dxp = Tensor.empty([T, B, GH], 'float32');
-    if (!reverse) dxp.data.set(heap.subarray(src, src + T * BG));
-    else for (let i = 0; i < T; i++) dxp.data.set(heap.subarray(src + i * BG, src + (i + 1) * BG), (T - 1 - i) * BG);
+    const dxp = scratchEmpty([T, B, GH], 'float32'); // backward gives it back once consumed
+    const d = dxp.data, o = dxp.offset;
+    if (!reverse) d.set(heap.subarray(src, src + T * BG), o);
+    else for (let i = 0; i < T; i++) d.set(heap.subarray(src + i * BG, src + (i + 1) * BG), o + (T - 1 - i) * BG);
     res.push(dxp);
   } else res.push(null);
   // the carried adjoints end in slot T mod 2 (dh) and 2 + T mod 2 (dc)

@@ -128,7 +128,8 @@ export class CharRNN extends Module {
   trainStepFull(x: ArrayLike<number>, y: ArrayLike<number>, shape: readonly number[], opt: Optimizer, o: { clip?: number; state?: CharState } = {}) {
     checkOptions('CharRNN.trainStepFull', o, ['clip', 'state']);
     this.train(true);
-    const r = computeGradients(this, () => this.loss(x, y, shape, o.state));
+    // the hidden states are consumed by the head inside loss(): their buffers go back after backward
+    const r = computeGradients(this, () => this.loss(x, y, shape, o.state), { releaseIntermediates: true });
     const params = this.parameters();
     const gradNorm = clipGradNorm(params, o.clip ?? Infinity);
     opt.step();

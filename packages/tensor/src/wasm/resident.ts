@@ -56,3 +56,16 @@ export function transientEmpty(shape: Shape, dtype: DType): Tensor {
   storage.transient = true;
   return new Tensor(storage, s);
 }
+
+/**
+ * A buffer with one holder that releases it when done (Storage.scratch): in the arena when the
+ * dtype is float32 and the wasm backend is active (then marked scratch), a plain unmarked array
+ * otherwise, which garbage collection takes back. Contents unspecified.
+ */
+export function scratchEmpty(shape: Shape, dtype: DType): Tensor {
+  const s = checkShape('scratchEmpty', shape);
+  if (dtype !== 'float32' || !residentPays()) return new Tensor(Storage.alloc(dtype, sizeOf(s)), s);
+  const storage = new WasmStorage(sizeOf(s));
+  storage.scratch = true;
+  return new Tensor(storage, s);
+}

@@ -1,0 +1,90 @@
+import { Rng, Tensor, arenaStats, backendInfo, normal, setBackend } from '@unfold/tensor';
+import * as ad from '@unfold/autodiff';
+import { Adam, CharRNN, CharRNNOptions, LSTM, clipGradNorm, computeGradients } from '@unfold/rnn';
+
+// CharRNN.trainStep records with computeGradients({ releaseIntermediates: true }): the fused
+// layers write their [T,B,H] outputs into arena blocks the tape gives back after backward, and
+// the head's and layers' input adjoints are scratch blocks backward gives back once consumed.
+// The numbers must be those of the plain path (outputs in JS arrays, nothing released), the
+// arena must not grow step after step, and a value read after its buffer went back must throw.
+
+const wasm = backendInfo().simd;
+const [T, B, V] = [7, 3, 11];
+const ids = (k: number): number[] => Array.from({ length: T * B }, (_, i) => (i * k + 3) % V);
+const x = ids(5), y = ids(7);
+const bits = (t: Tensor): number[] => Array.from(new Uint32Array(Float32Array.from(t.data as Float32Array).buffer));
+
+const configs: [string, CharRNNOptions][] = [
+  ['LSTM 2 layers (one-hot, then dense)', { cell: 'lstm', vocabSize: V, hiddenSize: 6, numLayers: 2, seed: 3 }],
+  ['GRU, embedding input', { cell: 'gru', vocabSize: V, hiddenSize: 5, input: 'embedding', embeddingDim: 4, seed: 4 }],
+  ['tanh RNN 2 layers', { cell: 'rnn', vocabSize: V, hiddenSize: 8, numLayers: 2, seed: 5 }],
+];
+
+(wasm ? describe : describe.skip)('training with intermediates released (wasm arena)', () => {
+  beforeAll(() => setBackend('wasm'));
+  afterAll(() => setBackend('auto'));
+
+  test.each(configs)('%s: trainStep equals the plain path bit for bit, 4 steps', (_name, o) => {
+    const a = new CharRNN(o);
+    const b = new CharRNN(o);
+    const oa = new Adam(a.parameters(), { lr: 1e-2 });
+    const ob = new Adam(b.parameters(), { lr: 1e-2 });
+    for (let s = 0; s < 4; s++) {
+      const la = a.trainStep(x, y, [T, B], oa, { clip: 0.5 });
+      b.train(true);
+      const r = computeGradients(b, () => b.loss(x, y, [T, B])); // outputs kept, nothing released
+      clipGradNorm(b.parameters(), 0.5);
+      ob.step();
+      expect(la).toBe(r.loss.item());
+    }
+    for (const [i, p] of a.parameters().entries()) expect(bits(p.value)).toEqual(bits(b.parameters()[i].value));
+  });
+
+  test.each(configs)('%s: the arena does not grow from step to step', (_name, o) => {
+    const m = new CharRNN(o);
+    const opt = new Adam(m.parameters(), { lr: 1e-2 });
+    for (let s = 0; s < 3; s++) m.trainStep(x, y, [T, B], opt);
+    const live = arenaStats().liveBytes;
+    for (let s = 0; s < 5; s++) m.trainStep(x, y, [T, B], opt);
+    expect(arenaStats().liveBytes).toBe(live);
+  });
+
+  test('bidirectional 2-layer LSTM with lengths (reverse dense adjoints): gradients equal the plain path bit for bit, no growth', () => {
+    const lstm = new LSTM({ inputSize: 4, hiddenSize: 5, numLayers: 2, bidirectional: true, seed: 9 });
+    const xs = normal([T, B, 4], 0, 1, { rng: new Rng(2), dtype: 'float32' });
+    const w = normal([T, B, 10], 0, 1, { rng: new Rng(3), dtype: 'float32' });
+    const lengths = [T, T - 2, 3];
+    const run = (release: boolean): number[][] => {
+      computeGradients(lstm, () => ({ loss: ad.sum(ad.mul(lstm.forward(xs, { lengths }).output, w)) }), { releaseIntermediates: release });
+      return lstm.parameters().map((p) => bits(p.grad!));
+    };
+    const plain = run(false);
+    expect(run(true)).toEqual(plain);
+    const live = arenaStats().liveBytes;
+    for (let s = 0; s < 3; s++) expect(run(true)).toEqual(plain);
+    expect(arenaStats().liveBytes).toBe(live);
+  });
+
+  test('a hidden state read after backward: throws when released, readable otherwise', () => {
+    const m = new CharRNN(configs[0][1]);
+    for (const release of [true, false]) {
+      let kept: Tensor | null = null;
+      computeGradients(
+        m,
+        () => {
+          const { hidden } = m.hiddenStates(x, [T, B]);
+          kept = hidden;
+          return { loss: m.headLoss(hidden, y) };
+        },
+        { releaseIntermediates: release },
+      );
+      if (release) expect(() => kept!.data).toThrow(/released/);
+      else expect(kept!.toFlatArray().every(Number.isFinite)).toBe(true);
+    }
+  });
+
+  test('releaseIntermediates must be a boolean', () => {
+    const m = new CharRNN(configs[0][1]);
+    expect(() => computeGradients(m, () => m.loss(x, y, [T, B]), { releaseIntermediates: 'yes' as unknown as boolean })).toThrow(/releaseIntermediates must be true or false/);
+  });
+});
