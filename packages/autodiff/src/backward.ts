@@ -1,4 +1,4 @@
-import { Tensor, TensorError, add as addK, addInPlace, ones, sameShape, shapeStr, zeros } from '@unfold/tensor';
+import { Tensor, TensorError, add as addK, addInPlace, copyStrided, ones, sameShape, scratchEmpty, shapeStr, zeros } from '@unfold/tensor';
 import { ACCUMULATED, Deferred } from './op';
 import { Tape, TapeRecord } from './tape';
 
@@ -19,6 +19,13 @@ export class Adjoints {
   private map = new Map<number, { t: Tensor; owned: boolean }>();
   /** Contributions ops collect over several records (op.ts `Deferred`), by value id. */
   private pending = new Map<number, Deferred>();
+
+  /**
+   * `leaves`: buffers to write given values' adjoints into (a parameter's `.grad` of the last
+   * step, reused), by value id; contiguous, of the value's shape and dtype. With them, every
+   * other buffer made to add into is a zeroed scratch buffer, given back once consumed.
+   */
+  constructor(private readonly leaves?: ReadonlyMap<number, Tensor>) {}
 
   has(id: number): boolean {
     return this.map.has(id);
@@ -42,7 +49,13 @@ export class Adjoints {
     this.settle(id);
     const e = this.map.get(id);
     if (!e) {
-      const t = zeros(shape, dtype);
+      const leaf = this.leaves?.get(id);
+      let t: Tensor;
+      if (leaf) t = zeroed(leaf);
+      else if (this.leaves) {
+        t = zeroed(scratchEmpty(shape, dtype)); // an intermediate's: given back once its producer's vjp has run
+        hold(t);
+      } else t = zeros(shape, dtype);
       this.map.set(id, { t, owned: true });
       return t;
     }
@@ -62,7 +75,13 @@ export class Adjoints {
     this.settle(id);
     const e = this.map.get(id);
     if (!e) {
-      this.map.set(id, { t: dx, owned: false });
+      const leaf = this.leaves?.get(id);
+      if (leaf) {
+        // the first contribution written into the leaf's own buffer (a view, a transposed one too)
+        copyStrided(dx.shape, dx.data, dx.offset, dx.strides, leaf.data, leaf.offset, leaf.strides);
+        this.map.set(id, { t: leaf, owned: true });
+        drop(dx);
+      } else this.map.set(id, { t: dx, owned: false });
       return;
     }
     if (!e.owned && soleHolder(e.t)) e.owned = true; // add into it in place
@@ -138,6 +157,12 @@ function drop(t: Tensor): void {
     holders.delete(s);
     s.release();
   }
+}
+
+/** t (contiguous) filled with zeros. */
+function zeroed(t: Tensor): Tensor {
+  t.data.fill(0, t.offset, t.offset + t.size);
+  return t;
 }
 
 const soleHolder = (t: Tensor): boolean => t.storage.scratch && (holders.get(t.storage) ?? 1) === 1;
@@ -257,6 +282,12 @@ export interface TapeBackwardOptions extends BackwardOptions {
   /** Report ∂L/∂v for these intermediate values (e.g. every hidden state h_t). */
   adjointsOf?: readonly Tensor[];
   onAdjoint?: (value: Tensor, adjoint: Tensor) => void;
+  /**
+   * Buffers to write the gradients of these tensors into (each contiguous, of its tensor's shape
+   * and dtype; overwritten): a training loop passes last step's gradients so that no gradient
+   * array is allocated per step. Every other buffer backward adds into is then a scratch one.
+   */
+  gradBuffers?: ReadonlyMap<Tensor, Tensor>;
 }
 
 /** Reverse-mode from y over the whole tape. Frees saved tensors afterwards unless `retain`. */
@@ -271,7 +302,18 @@ export function backward(tape: Tape, y: Tensor, opts: TapeBackwardOptions = {}):
   } else if (!sameShape(seed.shape, y.shape) || seed.dtype !== y.dtype) {
     throw new TensorError('backward', `seed ${shapeStr(seed.shape)} ${seed.dtype} does not match output ${shapeStr(y.shape)} ${y.dtype}`);
   }
-  const adj = new Adjoints();
+  let leaves: Map<number, Tensor> | undefined;
+  if (opts.gradBuffers) {
+    leaves = new Map();
+    for (const [t, b] of opts.gradBuffers) {
+      if (!(t instanceof Tensor) || !(b instanceof Tensor)) throw new TensorError('backward', 'gradBuffers must map tensors to tensors');
+      if (!sameShape(b.shape, t.shape) || b.dtype !== t.dtype || !b.isContiguous() || b.storage.released) {
+        throw new TensorError('backward', `gradBuffers: the buffer for ${shapeStr(t.shape)} ${t.dtype} is ${shapeStr(b.shape)} ${b.dtype}${b.isContiguous() ? '' : ', not contiguous'}${b.storage.released ? ', released' : ''}`);
+      }
+      leaves.set(t.id, b);
+    }
+  }
+  const adj = new Adjoints(leaves);
   adj.add(y.id, seed);
   const watched = opts.adjointsOf ? new Map(opts.adjointsOf.map((t) => [t.id, t])) : undefined;
   const onRecord = watched

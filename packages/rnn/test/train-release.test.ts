@@ -83,8 +83,41 @@ const configs: [string, CharRNNOptions][] = [
     }
   });
 
-  test('releaseIntermediates must be a boolean', () => {
+  test('releaseIntermediates and reuseGradBuffers must be booleans', () => {
     const m = new CharRNN(configs[0][1]);
     expect(() => computeGradients(m, () => m.loss(x, y, [T, B]), { releaseIntermediates: 'yes' as unknown as boolean })).toThrow(/releaseIntermediates must be true or false/);
+    expect(() => computeGradients(m, () => m.loss(x, y, [T, B]), { reuseGradBuffers: 1 as unknown as boolean })).toThrow(/reuseGradBuffers must be true or false/);
+  });
+
+  test('reuseGradBuffers: each .grad is the same tensor step after step, holding that step\'s gradient', () => {
+    const m = new CharRNN(configs[0][1]);
+    const ref = new CharRNN(configs[0][1]);
+    const first = (): Tensor[] => m.parameters().map((p) => p.grad!);
+    computeGradients(m, () => m.loss(x, y, [T, B]), { reuseGradBuffers: true });
+    const g1 = first();
+    computeGradients(m, () => m.loss(ids(3), ids(4), [T, B]), { reuseGradBuffers: true });
+    computeGradients(ref, () => ref.loss(ids(3), ids(4), [T, B]));
+    m.parameters().forEach((p, i) => {
+      expect(p.grad).toBe(g1[i]);
+      expect(bits(p.grad!)).toEqual(bits(ref.parameters()[i].grad!));
+    });
+  });
+
+  test('reuseGradBuffers: a parameter the loss does not reach gets zeros in its buffer', () => {
+    const m = new CharRNN(configs[0][1]);
+    computeGradients(m, () => m.loss(x, y, [T, B]), { reuseGradBuffers: true });
+    const fc = m.parameters().find((p) => p.name === 'fc.weight')!;
+    const buf = fc.grad!;
+    computeGradients(m, () => ({ loss: ad.sum(m.hiddenStates(x, [T, B]).hidden) }), { reuseGradBuffers: true });
+    expect(fc.grad).toBe(buf);
+    expect(buf.toFlatArray().every((v) => v === 0)).toBe(true);
+  });
+
+  test('backward names a gradBuffers entry of the wrong shape', () => {
+    const w = normal([3, 2], 0, 1, { rng: new Rng(1), dtype: 'float32' });
+    const tape = new ad.Tape();
+    tape.watch(w);
+    const yv = tape.run(() => ad.sum(w));
+    expect(() => ad.backward(tape, yv, { gradBuffers: new Map([[w, Tensor.empty([2, 3], 'float32')]]) })).toThrow('gradBuffers: the buffer for [3,2] float32 is [2,3] float32');
   });
 });

@@ -1,7 +1,7 @@
 import {
   DType, Storage, Tensor, TensorError, gemm, residentEmpty, residentPays, scratchEmpty, shapeStr, softmaxCrossEntropyRows, transientEmpty, zeros,
 } from '@unfold/tensor';
-import { OpDef } from '../op';
+import { ACCUMULATED, OpDef } from '../op';
 import { activeTape, apply1 } from '../tape';
 
 export interface LinearCrossEntropyAttrs {
@@ -71,18 +71,19 @@ export const linearCrossEntropyOp: OpDef<LinearCrossEntropyAttrs> = {
     db.data.set(colSum);
     return { outputs: [out], saved: [h, w, z, db] };
   },
-  vjp: ([dy], [h, w, dz, db], _attrs, inputs, needs) => {
+  vjp: ([dy], [h, w, dz, db], _attrs, inputs, needs, acc) => {
     const g = dy.item();
     const [N, H] = h.shape;
-    const V = w.shape[0];
-    let dh: Tensor | null = null, dw: Tensor | null = null, dbias: Tensor | null = null;
+    let dh: Tensor | null = null;
     if (needs[0]) dh = gemm(dz, w, scratchEmpty([N, H], h.dtype), { alpha: g, beta: 0 }); // [N, V]·[V, H], a scratch buffer backward gives back
-    if (needs[1]) dw = gemm(dz, h, Tensor.empty([V, H], h.dtype), { transA: true, alpha: g, beta: 0 }); // [V, N]·[N, H]
+    // dW, db added straight into the weights' accumulators
+    if (needs[1]) gemm(dz, h, acc(1), { transA: true, alpha: g, beta: 1 }); // += [V, N]·[N, H]
     if (inputs.length > 2 && needs[2]) {
-      dbias = Tensor.empty([V], h.dtype);
-      for (let j = 0; j < V; j++) dbias.data[j] = g * db.data[j];
+      const a = acc(2);
+      for (let j = 0; j < a.size; j++) a.data[a.offset + j] += g * db.data[j];
     }
-    return inputs.length > 2 ? [dh, dw, dbias] : [dh, dw];
+    const dW = needs[1] ? ACCUMULATED : null;
+    return inputs.length > 2 ? [dh, dW, needs[2] ? ACCUMULATED : null] : [dh, dW];
   },
 };
 

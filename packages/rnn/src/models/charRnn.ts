@@ -128,8 +128,9 @@ export class CharRNN extends Module {
   trainStepFull(x: ArrayLike<number>, y: ArrayLike<number>, shape: readonly number[], opt: Optimizer, o: { clip?: number; state?: CharState } = {}) {
     checkOptions('CharRNN.trainStepFull', o, ['clip', 'state']);
     this.train(true);
-    // the hidden states are consumed by the head inside loss(): their buffers go back after backward
-    const r = computeGradients(this, () => this.loss(x, y, shape, o.state), { releaseIntermediates: true });
+    // the hidden states are consumed by the head inside loss(): their buffers go back after backward;
+    // the gradients are written into last step's .grad buffers
+    const r = computeGradients(this, () => this.loss(x, y, shape, o.state), { releaseIntermediates: true, reuseGradBuffers: true });
     const params = this.parameters();
     const gradNorm = clipGradNorm(params, o.clip ?? Infinity);
     opt.step();

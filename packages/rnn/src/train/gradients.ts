@@ -1,4 +1,4 @@
-import { Tensor, TensorError, shapeStr } from '@unfold/tensor';
+import { Tensor, TensorError, sameShape, shapeStr, zeros } from '@unfold/tensor';
 import { Tape, backward } from '@unfold/autodiff';
 import { Module, registeredParam } from '../nn/module';
 import { checkOptions } from '../options';
@@ -13,11 +13,17 @@ import { checkOptions } from '../options';
  * training loop reuses them instead of allocating them each step. Reading such a value after
  * computeGradients returns then throws ('tensor used after its buffer was released'): use it
  * when fn returns only the loss and values it does not share (a model's own training step).
+ *
+ * `reuseGradBuffers: true` writes each gradient into the parameter's existing `.grad` tensor
+ * (when it has the parameter's shape and dtype) instead of a new one, as PyTorch's `.grad`
+ * persists across steps; a `.grad` kept from the previous call is then overwritten.
  */
-export function computeGradients<R extends { loss: Tensor }>(model: Module, fn: () => R, opts: { checkNumerics?: boolean; releaseIntermediates?: boolean } = {}): R {
-  checkOptions('computeGradients', opts, ['checkNumerics', 'releaseIntermediates']);
-  if (opts.releaseIntermediates !== undefined && typeof opts.releaseIntermediates !== 'boolean') {
-    throw new TensorError('computeGradients', `releaseIntermediates must be true or false, got ${String(opts.releaseIntermediates)}`);
+export function computeGradients<R extends { loss: Tensor }>(
+  model: Module, fn: () => R, opts: { checkNumerics?: boolean; releaseIntermediates?: boolean; reuseGradBuffers?: boolean } = {},
+): R {
+  checkOptions('computeGradients', opts, ['checkNumerics', 'releaseIntermediates', 'reuseGradBuffers']);
+  for (const k of ['releaseIntermediates', 'reuseGradBuffers'] as const) {
+    if (opts[k] !== undefined && typeof opts[k] !== 'boolean') throw new TensorError('computeGradients', `${k} must be true or false, got ${String(opts[k])}`);
   }
   const params = model.parameters();
   const tape = new Tape();
@@ -41,7 +47,27 @@ export function computeGradients<R extends { loss: Tensor }>(model: Module, fn: 
     throw new TensorError('computeGradients', `fn uses parameter${foreign.size > 1 ? 's' : ''} ${[...foreign.values()].join(', ')} that ${model.constructor.name} does not own, so ${foreign.size > 1 ? 'they' : 'it'} would get no gradient: register the module in the model (registerModule, ModuleList) or pass a model that holds it`);
   }
   if (!(out.loss instanceof Tensor) || out.loss.size !== 1) throw new TensorError('computeGradients', 'fn must return { loss } with a scalar loss tensor');
-  const g = backward(tape, out.loss, { checkNumerics: opts.checkNumerics });
-  for (const p of params) p.grad = g.get(p.value);
+  const gradBuffers = opts.reuseGradBuffers ? new Map(params.map((p) => [p.value, gradBuffer(p.value, p.grad)])) : undefined;
+  const g = backward(tape, out.loss, { checkNumerics: opts.checkNumerics, gradBuffers });
+  for (const p of params) {
+    const b = gradBuffers?.get(p.value);
+    if (b && !g.connected(p.value)) p.grad = zeroFill(b); // no path to the loss: zeros, in the same buffer
+    else p.grad = g.get(p.value);
+  }
   return out;
+}
+
+/**
+ * The parameter's last gradient when it can be written into again, else a new buffer. (Plain
+ * memory, not the arena: the optimizer's kernel copies it in, which costs no measurable time,
+ * and arena-backed gradients made V8 deoptimize the inference path's kernels at every major GC.)
+ */
+function gradBuffer(value: Tensor, grad: Tensor | null): Tensor {
+  if (grad instanceof Tensor && !grad.storage.released && sameShape(grad.shape, value.shape) && grad.dtype === value.dtype && grad.isContiguous()) return grad;
+  return zeros(value.shape, value.dtype);
+}
+
+function zeroFill(t: Tensor): Tensor {
+  t.data.fill(0, t.offset, t.offset + t.size);
+  return t;
 }
