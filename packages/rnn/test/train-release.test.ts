@@ -1,6 +1,6 @@
 import { Rng, Tensor, arenaStats, backendInfo, normal, setBackend } from '@unfold/tensor';
 import * as ad from '@unfold/autodiff';
-import { Adam, CharRNN, CharRNNOptions, LSTM, clipGradNorm, computeGradients } from '@unfold/rnn';
+import { Adam, CharLMTask, CharRNN, CharRNNOptions, CharVocab, LSTM, clipGradNorm, computeGradients, fit } from '@unfold/rnn';
 
 // CharRNN.trainStep records with computeGradients({ releaseIntermediates: true }): the fused
 // layers write their [T,B,H] outputs into arena blocks the tape gives back after backward, and
@@ -119,5 +119,28 @@ const configs: [string, CharRNNOptions][] = [
     tape.watch(w);
     const yv = tape.run(() => ad.sum(w));
     expect(() => ad.backward(tape, yv, { gradBuffers: new Map([[w, Tensor.empty([2, 3], 'float32')]]) })).toThrow('gradBuffers: the buffer for [3,2] float32 is [2,3] float32');
+  });
+});
+
+(wasm ? describe : describe.skip)('fit on a CharLMTask releases intermediates and reuses gradient buffers', () => {
+  beforeAll(() => setBackend('wasm'));
+  afterAll(() => setBackend('auto'));
+  const text = 'the quick brown fox jumps over the lazy dog. '.repeat(40);
+  const vocab = CharVocab.fromText(text);
+  const ids2 = vocab.encode(text);
+
+  test.each([['k1 = k2', {}], ['k1 < k2 (two hiddenStates calls per window)', { k1: 6 }]] as const)('%s: the same losses as with both off', (_n, extra) => {
+    const run = (release: boolean): number[] => {
+      const model = new CharRNN({ cell: 'lstm', vocabSize: vocab.size, hiddenSize: 12, numLayers: 2, seed: 1 });
+      const task = new CharLMTask(model, { train: ids2.subarray(0, 1500), val: ids2.subarray(1500), batchSize: 4, seqLen: 10, ...extra });
+      // a task that does not declare it: fit keeps the outputs (reuseGradBuffers is fit's own, on either way)
+      const t = release ? task : Object.assign(Object.create(Object.getPrototypeOf(task)), task, { releasesIntermediates: false });
+      const losses: number[] = [];
+      const live: number[] = [];
+      fit(model, t, { steps: 12, log: 'none', clipNorm: 1, optimizer: { name: 'adam', lr: 1e-2 }, onStep: (r) => (losses.push(r.loss), live.push(arenaStats().liveBytes)) });
+      if (release) expect(live[11]).toBe(live[3]); // the arena is flat from step to step
+      return losses;
+    };
+    expect(run(true)).toEqual(run(false));
   });
 });

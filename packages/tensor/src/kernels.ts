@@ -4,6 +4,8 @@
 export { KC, MC, MR, NC, NR, SCRATCH_BYTES, packedBFloats, relaxedSimdSupported, sgemmModuleBytes } from './wasm/sgemm';
 export { GateKernels, gatesModuleBytes } from './wasm/gates';
 export { HeadKernels, headModuleBytes } from './wasm/head';
+export { adamModuleBytes } from './wasm/adam';
+export { recurrenceModuleBytes } from './wasm/recurrence';
 export { arenaAlloc, arenaFree, arenaMemory, arenaIsShared, heapF32, isSharedBuffer } from './wasm/arena';
 export { PoolInfo, PoolOptions, poolInfo, poolPing, poolReady, sgemmPackedParallel, sgemmParallel, startPool, stopPool } from './wasm/pool';
 export { canBlock, cpuCount, workerHost } from './wasm/host';

@@ -48,6 +48,8 @@ interface Window {
 export class CharLMTask implements Task<Window, CharState> {
   readonly name = 'char-lm';
   readonly unit = 'nats/char';
+  /** loss() returns the loss and the carried state only (the hidden states go into the head inside it). */
+  readonly releasesIntermediates = true;
   private readonly B: number;
   private readonly k2: number;
   private readonly k1: number;

@@ -187,7 +187,10 @@ function* steps<B, S>(model: Module, task: Task<B, S>, o: FitOptions, op: string
     if (resetState) state = undefined;
 
     if (o.schedule) opt.lr = o.schedule(step);
-    const r = computeGradients(model, () => task.loss(batch, state), { checkNumerics: o.checkNumerics });
+    // each step's gradients go into the last step's .grad buffers (as PyTorch's .grad persists)
+    const r = computeGradients(model, () => task.loss(batch, state), {
+      checkNumerics: o.checkNumerics, releaseIntermediates: task.releasesIntermediates === true, reuseGradBuffers: true,
+    });
     const loss = r.loss.item();
     if (!Number.isFinite(loss)) throw new TensorError(op, `loss is ${loss} at step ${step}; lower the learning rate, clip gradients, or run with checkNumerics to find the op`);
     const gradNorm = clipGradNorm(params, o.clipNorm ?? Infinity);

@@ -17,6 +17,12 @@ export interface Task<B = unknown, S = unknown> {
   readonly unit: string;
   next(step: number): { batch: B; resetState: boolean; epoch: number };
   loss(batch: B, state: S | undefined): { loss: Tensor; state?: S };
+  /**
+   * True when loss() returns only the loss and the state to carry, every other value it makes
+   * being consumed inside it: `fit` then lets the tape give back the fused layers' output
+   * buffers after backward (computeGradients' releaseIntermediates).
+   */
+  readonly releasesIntermediates?: boolean;
   detachState?(state: S): S;
   validate?(): number;
   getState(): JsonObject;
