@@ -70,6 +70,9 @@ export class Func {
   readonly body: number[] = [];
   private readonly locals: ValType[] = [];
   private depth = 0;
+  /** Code run once on entry, before the body: the locals `constant` sets. */
+  private readonly prologue: number[] = [];
+  private readonly constants = new Map<string, number>();
 
   constructor(
     readonly params: readonly ValType[],
@@ -80,6 +83,24 @@ export class Func {
   local(type: ValType): number {
     this.locals.push(type);
     return this.params.length + this.locals.length - 1;
+  }
+
+  /**
+   * A local holding `value` (an expression of constants only, e.g. a v128.const), set once on
+   * entry: emitted in a loop, `get` of it is a register or a stack reload, where V8 (x64)
+   * rematerializes a v128.const at every use with several instructions. Same key, same local.
+   */
+  constant(key: string, type: ValType, value: Expr): number {
+    const have = this.constants.get(key);
+    if (have !== undefined) return have;
+    const local = this.local(type);
+    const start = this.body.length;
+    value(this);
+    this.body.push(OP.localSet);
+    uleb(local, this.body);
+    this.prologue.push(...this.body.splice(start));
+    this.constants.set(key, local);
+    return local;
   }
 
   byte(...bs: number[]): this {
@@ -141,7 +162,7 @@ export class Func {
     const out: number[] = [];
     uleb(this.locals.length, out); // one (count = 1, type) group per local: simple and still tiny
     for (const t of this.locals) out.push(1, t);
-    out.push(...this.body, OP.end);
+    out.push(...this.prologue, ...this.body, OP.end);
     return out;
   }
 

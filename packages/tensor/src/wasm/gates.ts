@@ -1,5 +1,5 @@
 import { Expr, Func, I32, MemoryImport, V128, add, and, encodeModule, f32load, f32store, get, i32, lt, mul, shl, sub, v128load, v128store } from './emitter';
-import { VMath, extractLane, replaceLane, vadd, vand, vconst, vgt, vmul, vsub, vzero } from './vmath';
+import { VMath, extractLane, replaceLane, vadd, vand, vconstIn, vgt, vmul, vsub, vzero } from './vmath';
 
 /**
  * The elementwise half of the fused LSTM/GRU/Elman cell steps (packages/rnn/src/cells/fused-*.ts)
@@ -171,7 +171,7 @@ function lstmBackward(): Func {
   const [ig, fg, gg, og, t, dhv, dcv] = Array.from({ length: 7 }, () => f.local(V128));
   const g1 = scaled(f, H, 4), g2 = scaled(f, H, 8), g3 = scaled(f, H, 12);
   const actStep = scaled(f, H, 16), cStep = scaled(f, ldc, 4), dhStep = scaled(f, lddh, 4), dcStep = scaled(f, lddc, 4);
-  const one = vconst(1);
+  const one = vconstIn(f, 1);
   // Four copies of the loop, one per (dh' given, dc' given): an absent adjoint is a zero
   // vector, not a load (0·x is kept, so NaN/∞ elsewhere propagate exactly as with a zeros tensor).
   const variant = (hasDh: boolean, hasDc: boolean): void => {
@@ -230,7 +230,7 @@ function gruBackward(): Func {
   const g1 = scaled(f, H, 4), g2 = scaled(f, H, 8), g3 = scaled(f, H, 12);
   const step3 = g3; // dx, dp:[B,3H]
   const rows: Rows[] = [[act, scaled(f, H, 16)], [h, scaled(f, ldh, 4)], [dy, scaled(f, lddy, 4)], [dx, step3], [dh, g1], [dp, step3]];
-  const one = vconst(1);
+  const one = vconstIn(f, 1);
   rowLoop(f, get(B), get(H), rows, (io) => {
     f.set(rg, io.load(act)).set(zg, io.load(act, g1)).set(ng, io.load(act, g3)).set(d, io.load(dy));
     io.store(dh, undefined, vmul(get(d), get(zg))); // dh_direct = dh'⊙z
@@ -276,7 +276,7 @@ function rnnBackward(): Func {
     () =>
       rowLoop(f, get(B), get(H), rows, (io) => {
         f.set(v, io.load(y));
-        io.store(da, undefined, vmul(io.load(dy), vsub(vconst(1), vmul(get(v), get(v))))); // dy⊙(1 − y²)
+        io.store(da, undefined, vmul(io.load(dy), vsub(vconstIn(f, 1), vmul(get(v), get(v))))); // dy⊙(1 − y²)
       }),
   );
   return f;

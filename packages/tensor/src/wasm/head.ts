@@ -1,5 +1,5 @@
 import { Expr, F32, Func, I32, MemoryImport, V128, add, encodeModule, f32, f32load, f32store, get, i32, lt, shl, shuffle32, splat, sub, uleb, v128load, v128store } from './emitter';
-import { VMath, extractLane, replaceLane, vadd, vconst, vdiv, vmul, vpmax, vsub, vzero } from './vmath';
+import { VMath, extractLane, replaceLane, vadd, vconstIn, vdiv, vmul, vpmax, vsub, vzero } from './vmath';
 
 /**
  * The output head's row kernel as a WebAssembly SIMD module: softmax cross-entropy over the
@@ -53,7 +53,7 @@ function xent(): Func {
   const c = f.local(F32);
 
   const at = (base: number): Expr => add(get(base), get(o));
-  const NEG_INF = vconst(-Infinity);
+  const NEG_INF = vconstIn(f, -Infinity);
   /** The 1–3 floats at z + o into lanes 0..2 of a vector of −∞. */
   const tailLoad = (dst: number): void => {
     f.set(dst, replaceLane(NEG_INF, 0, f32load(at(z))));

@@ -41,6 +41,12 @@ export const vconst = (x: number): Expr => {
   return iconst(i32Scratch[0]);
 };
 export const vzero = (): Expr => iconst(0);
+/** vconst(x) as a local of f set once on entry (Func.constant): for constants used inside loops. */
+export const vconstIn = (f: Func, x: number): Expr => {
+  f32Scratch[0] = x;
+  const n = i32Scratch[0];
+  return get(f.constant(`v128:${n | 0}`, V128, iconst(n)));
+};
 
 export const vsub = (a: Expr, b: Expr): Expr => simd(OPS.f32x4Sub, [], a, b);
 /** relaxed_madd(a, b, c) = a·b + c, fused or not at the runtime's choice (f32x4.relaxed_madd, 0xFD 0x105; needs relaxed SIMD). */
@@ -107,6 +113,15 @@ export class VMath {
     this.fma = opts.fma === true;
   }
 
+  /** A float32 constant in all four lanes, as a local set once on entry (Func.constant). */
+  private vc(x: number): Expr {
+    return vconstIn(this.f, x);
+  }
+
+  private ic(n: number): Expr {
+    return get(this.f.constant(`v128:${n | 0}`, V128, iconst(n)));
+  }
+
   /** a·b + c */
   private madd(a: Expr, b: Expr, c: Expr): Expr {
     return this.fma ? vmadd(a, b, c) : vadd(vmul(a, b), c);
@@ -114,8 +129,8 @@ export class VMath {
 
   /** Horner: c[n−1]·z^(n−1) + … + c[0] (z evaluated n − 1 times: pass a local). */
   private poly(c: readonly number[], z: () => Expr): Expr {
-    let p: Expr = vconst(c[c.length - 1]);
-    for (let k = c.length - 2; k >= 0; k--) p = this.madd(p, z(), vconst(c[k]));
+    let p: Expr = this.vc(c[c.length - 1]);
+    for (let k = c.length - 2; k >= 0; k--) p = this.madd(p, z(), this.vc(c[k]));
     return p;
   }
 
@@ -133,17 +148,17 @@ export class VMath {
     const f = this.f;
     const [xc, fn, r, n] = this.t;
     // pmin/pmax with x first let NaN through to the polynomial, which then yields NaN.
-    f.set(xc, vpmax(clampHigh ? vpmin(x, vconst(X_HI)) : x, vconst(X_LO)));
+    f.set(xc, vpmax(clampHigh ? vpmin(x, this.vc(X_HI)) : x, this.vc(X_LO)));
     // fn = round(x·log2e) (+ MAGIC), n = its integer value
-    f.set(fn, this.madd(get(xc), vconst(LOG2E), vconst(MAGIC)));
-    f.set(n, isub(get(fn), iconst(MAGIC_BITS)));
-    f.set(fn, vsub(get(fn), vconst(MAGIC)));
+    f.set(fn, this.madd(get(xc), this.vc(LOG2E), this.vc(MAGIC)));
+    f.set(n, isub(get(fn), this.ic(MAGIC_BITS)));
+    f.set(fn, vsub(get(fn), this.vc(MAGIC)));
     // r = x − n·ln2, ln2 = C1 + C2 (n·C1 exact)
-    f.set(r, this.fma ? vmadd(get(fn), vconst(-C2), vmadd(get(fn), vconst(-C1), get(xc))) : vsub(vsub(get(xc), vmul(get(fn), vconst(C1))), vmul(get(fn), vconst(C2))));
+    f.set(r, this.fma ? vmadd(get(fn), this.vc(-C2), vmadd(get(fn), this.vc(-C1), get(xc))) : vsub(vsub(get(xc), vmul(get(fn), this.vc(C1))), vmul(get(fn), this.vc(C2))));
     // e^r ≈ 1 + r + r²·P(r)
     const p = this.poly([...P].reverse(), () => get(r));
-    f.set(xc, vadd(this.madd(p, vmul(get(r), get(r)), get(r)), vconst(1)));
-    const pow2 = (k: number, bias: number): Expr => ishl(iadd(get(k), iconst(127 + bias)), 23);
+    f.set(xc, vadd(this.madd(p, vmul(get(r), get(r)), get(r)), this.vc(1)));
+    const pow2 = (k: number, bias: number): Expr => ishl(iadd(get(k), this.ic(127 + bias)), 23);
     if (clampHigh) {
       // e^x = e^r · 2^n1 · 2^n2, n1 = ⌊n/2⌋, n2 = n − n1: each factor a normal float for n ∈ [−159, 130],
       // so results down in the denormals round once, and beyond them to 0.
@@ -153,7 +168,7 @@ export class VMath {
     } else {
       // n ∈ [−159, 0]: e^r · 2^(n+64) is normal and exact, · 2^−64 then rounds once — the same
       // numbers as the split above, in half the operations.
-      f.set(dst, vmul(vmul(get(xc), pow2(n, 64)), vconst(2 ** -64)));
+      f.set(dst, vmul(vmul(get(xc), pow2(n, 64)), this.vc(2 ** -64)));
     }
   }
 
@@ -166,9 +181,9 @@ export class VMath {
     const [, , , , v] = this.t;
     const e = dst; // dst holds e until the final select
     f.set(v, x);
-    this.expOf(e, vor(get(v), iconst(SIGN)), false); // e^−|x| (NaN stays NaN)
+    this.expOf(e, vor(get(v), this.ic(SIGN)), false); // e^−|x| (NaN stays NaN)
     const q = this.t[0];
-    f.set(q, vdiv(vconst(1), vadd(vconst(1), get(e))));
+    f.set(q, vdiv(this.vc(1), vadd(this.vc(1), get(e))));
     f.set(dst, vselect(get(q), vmul(get(e), get(q)), vge(get(v), vzero())));
   }
 
@@ -179,11 +194,11 @@ export class VMath {
     f.set(v, x);
     f.set(ax, vabs(get(v)));
     f.set(z, vmul(get(ax), get(ax)));
-    f.set(p, vmul(this.madd(this.poly(TANH_P, () => get(z)), get(z), vconst(1)), get(ax))); // |x|·P(z)
-    f.set(dst, vdiv(get(p), this.madd(this.poly(TANH_Q, () => get(z)), get(z), vconst(1)))); // / Q(z)
+    f.set(p, vmul(this.madd(this.poly(TANH_P, () => get(z)), get(z), this.vc(1)), get(ax))); // |x|·P(z)
+    f.set(dst, vdiv(get(p), this.madd(this.poly(TANH_Q, () => get(z)), get(z), this.vc(1)))); // / Q(z)
     // (|x| ≥ 9.01, ∞ included: P/Q may be ∞/∞ there) → 1; a rounding above 1 → 1; NaN stays
-    f.set(dst, vselect(vconst(1), vpmin(get(dst), vconst(1)), vge(get(ax), vconst(TANH_ONE))));
-    f.set(dst, vor(get(dst), vand(get(v), iconst(SIGN)))); // x's sign goes on last
+    f.set(dst, vselect(this.vc(1), vpmin(get(dst), this.vc(1)), vge(get(ax), this.vc(TANH_ONE))));
+    f.set(dst, vor(get(dst), vand(get(v), this.ic(SIGN)))); // x's sign goes on last
   }
 
   /** dst ← x < 0 ? 0 : x, as the JS relu: NaN and −0 pass through. */
