@@ -217,6 +217,7 @@ function step(model: CharRNN, opt: Adam, x: Int32Array, y: Int32Array, T: number
   model.train(true);
   const params = model.parameters();
   const tape = new Tape();
+  tape.ownsOutputs = true; // as trainStepFull's computeGradients({ releaseIntermediates: true })
   tape.watch(...params.map((p) => p.value));
   const out = tape.run(() => model.loss(x, y, [T, B], state));
   const saved = tape.savedBytes();

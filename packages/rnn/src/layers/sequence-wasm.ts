@@ -111,8 +111,12 @@ export function forwardWasm(r: Recurrence, inputs: readonly Tensor[], a: SeqAttr
   const TC = save && lstm ? transientEmpty([T, B, H], 'float32') : null;
   const sRing = save ? T + 1 : 2, actRing = save ? T : 1;
   const scr = !save && scratch !== null ? scratch.next++ : -1; // output left in its own workspace block
-  // recorded on a tape that owns its outputs: the loop writes [T,B,H] straight into a block the tape gives back
-  const owned = save && tapeOwnsOutputs() ? transientEmpty([T, B, H], 'float32') : null;
+  // recorded on a tape that owns its outputs: forward in time with no lengths, out[t] = S[t+1], so
+  // out is a view of the saved states (no copy, no block of its own); otherwise the loop writes
+  // [T,B,H] straight into a block the tape gives back
+  const ownedOut = save && tapeOwnsOutputs();
+  const outOfS = ownedOut && !reverse && !lengths;
+  const owned = ownedOut && !outOfS ? transientEmpty([T, B, H], 'float32') : null;
   const copies: Copy[] = [];
   const ids = a.ids ?? null;
   // dense: x [T,B,I] in, the projection written into the workspace block 'xp' below
@@ -131,7 +135,7 @@ export function forwardWasm(r: Recurrence, inputs: readonly Tensor[], a: SeqAttr
     TC: TC ? addr(TC) : lstm ? block('TC', 4 * BH) : 0,
     bhh: bhh ? place(bhh, 'bhh', copies) : 0,
     lengths: lengths ? block('lengths', 4 * B) : 0,
-    out: owned ? addr(owned) : block(scr >= 0 ? `out:${scr}` : 'out', 4 * T * BH),
+    out: outOfS ? 0 : owned ? addr(owned) : block(scr >= 0 ? `out:${scr}` : 'out', 4 * T * BH), // 0: no output copy
     dOut: 0, carry: 0, DA: 0, DX: 0,
   };
   const wAt = place(whh, 'whh', copies);
@@ -150,7 +154,8 @@ export function forwardWasm(r: Recurrence, inputs: readonly Tensor[], a: SeqAttr
   if (a.table) tableInto(xp, a.table.bias ? inputs[base] : null, heap, c.xp >> 2); // W_ihᵀ + b, in place
   r.forward(c, partsOverride ?? undefined);
   let out: Tensor;
-  if (owned) out = owned;
+  if (outOfS) out = new Tensor(S!.storage, [T, B, H], [BH, H, 1], S!.offset + BH); // S[1 : T+1]
+  else if (owned) out = owned;
   else if (scr >= 0) out = new Tensor(new Storage(new Float32Array(heap.buffer, c.out, T * BH)), [T, B, H]); // a view: no copy
   else {
     out = Tensor.empty([T, B, H], 'float32');
