@@ -11,7 +11,7 @@ import { denseGrads, extraInputsAt, projectInto, tableInto } from './sequence-de
  * formulas and saved layout as the JS-driven loop in sequence-op.ts, which float64 and the
  * JS backend use.
  *
- * Memory. What backward reads (S, act, C, tanh C) is saved in transient arena blocks when the
+ * Memory. What backward reads (S, act, C) is saved in transient arena blocks when the
  * op will be recorded (attrs.save). Everything else — and, for an unrecorded call (noGrad,
  * inference), the states and gates too, as rings of 2 (S, C) and 1 (act, tanh C) slots —
  * lives in named workspace blocks of the arena that are reused call after call: grown when a
@@ -108,7 +108,7 @@ export function forwardWasm(r: Recurrence, inputs: readonly Tensor[], a: SeqAttr
   const S = save ? transientEmpty([T + 1, B, H], 'float32') : null;
   const act = save && (lstm || gru) ? transientEmpty([T, B, W], 'float32') : null;
   const C = save && lstm ? transientEmpty([T + 1, B, H], 'float32') : null;
-  const TC = save && lstm ? transientEmpty([T, B, H], 'float32') : null;
+  // tanh(c') is not saved: backward recomputes it from C (the same bits; T·B·H floats fewer)
   const sRing = save ? T + 1 : 2, actRing = save ? T : 1;
   const scr = !save && scratch !== null ? scratch.next++ : -1; // output left in its own workspace block
   // recorded on a tape that owns its outputs: forward in time with no lengths, out[t] = S[t+1], so
@@ -132,7 +132,7 @@ export function forwardWasm(r: Recurrence, inputs: readonly Tensor[], a: SeqAttr
     S: S ? addr(S) : block('S', 4 * 2 * BH), sRing,
     act: act ? addr(act) : lstm || gru ? block('act', 4 * B * W) : 0, actRing,
     C: C ? addr(C) : lstm ? block('C', 4 * 2 * BH) : 0,
-    TC: TC ? addr(TC) : lstm ? block('TC', 4 * BH) : 0,
+    TC: lstm ? block('TC', 4 * BH) : 0, tcRing: 1,
     bhh: bhh ? place(bhh, 'bhh', copies) : 0,
     lengths: lengths ? block('lengths', 4 * B) : 0,
     out: outOfS ? 0 : owned ? addr(owned) : block(scr >= 0 ? `out:${scr}` : 'out', 4 * T * BH), // 0: no output copy
@@ -170,19 +170,19 @@ export function forwardWasm(r: Recurrence, inputs: readonly Tensor[], a: SeqAttr
   const outputs = [out, last(c.S)];
   if (lstm) outputs.push(last(c.C));
   const saved = !S ? [] : act ? [S, whh, act] : [S, whh];
-  if (C) saved.push(C, TC!);
+  if (C) saved.push(C);
   if (S && dense) saved.push(dense.x, dense.wih);
   return { outputs, saved };
 }
 
-/** The vjp on the kernels: saved = [S, W_hh, (act), (C, tanh C)] as forwardWasm saved them (all arena blocks). */
+/** The vjp on the kernels: saved = [S, W_hh, (act), (C)] as forwardWasm saved them (all arena blocks; tanh C is recomputed). */
 export function backwardWasm(
   r: Recurrence, dys: readonly Tensor[], saved: readonly Tensor[], a: SeqAttrs, needs: readonly boolean[],
   acc: (i: number) => Tensor,
 ): (Tensor | null | typeof ACCUMULATED)[] {
   const { kind, reverse, lengths } = a;
   const dense = a.dense ? { x: saved[saved.length - 2], wih: saved[saved.length - 1] } : null;
-  const [S, whh, act, C, TC] = dense ? saved.slice(0, saved.length - 2) : saved;
+  const [S, whh, act, C] = dense ? saved.slice(0, saved.length - 2) : saved;
   const [T1, B, H] = S.shape;
   const T = T1 - 1;
   const lstm = kind === 'lstm', gru = kind === 'gru';
@@ -193,7 +193,7 @@ export function backwardWasm(
   const c: RecurrenceCall = {
     kind, T, B, H, reverse, xp: 0, out: 0, bhh: 0,
     pW: block('pWb', 4 * r.packedFloats(GH, H)),
-    S: addr(S), sRing: T + 1, act: addr(act ?? S), actRing: T, C: addr(C), TC: addr(TC),
+    S: addr(S), sRing: T + 1, act: addr(act ?? S), actRing: T, C: addr(C), TC: 0, // 0: tanh(c') recomputed
     lengths: lengths ? block('lengths', 4 * B) : 0,
     dOut: place(dys[0], 'dOut', copies),
     carry: block('carry', 4 * 4 * BH),

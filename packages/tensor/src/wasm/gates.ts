@@ -165,8 +165,14 @@ function lstmForward(withX = false, fma = false): Func {
   return f;
 }
 
-function lstmBackward(): Func {
+/**
+ * flags: bit 0 dh' given, bit 1 dc' given; bit 2 (the whole-sequence loop, ./recurrence.ts):
+ * `tc` points at c' itself and tanh(c') is recomputed here — the same operations as the forward
+ * (fma as there), so the same bits as the saved tanh(c') would have been, without saving it.
+ */
+function lstmBackward(fma = false): Func {
   const f = new Func(Array.from({ length: 13 }, () => I32));
+  const m = new VMath(f, { fma });
   const [B, H, act, c, ldc, tc, dh, lddh, dc, lddc, flags, da, dcPrev] = Array.from({ length: 13 }, (_, k) => k);
   const [ig, fg, gg, og, t, dhv, dcv] = Array.from({ length: 7 }, () => f.local(V128));
   const g1 = scaled(f, H, 4), g2 = scaled(f, H, 8), g3 = scaled(f, H, 12);
@@ -174,13 +180,15 @@ function lstmBackward(): Func {
   const one = vconstIn(f, 1);
   // Four copies of the loop, one per (dh' given, dc' given): an absent adjoint is a zero
   // vector, not a load (0·x is kept, so NaN/∞ elsewhere propagate exactly as with a zeros tensor).
-  const variant = (hasDh: boolean, hasDc: boolean): void => {
+  const variant = (hasDh: boolean, hasDc: boolean, recompute = false): void => {
     const rows: Rows[] = [[act, actStep], [c, cStep], [tc, g1], [da, actStep], [dcPrev, g1]];
     if (hasDh) rows.push([dh, dhStep]);
     if (hasDc) rows.push([dc, dcStep]);
     rowLoop(f, get(B), get(H), rows, (io) => {
       f.set(ig, io.load(act)).set(fg, io.load(act, g1)).set(gg, io.load(act, g2)).set(og, io.load(act, g3));
-      f.set(t, io.load(tc)).set(dhv, hasDh ? io.load(dh) : vzero());
+      if (recompute) m.tanh(t, io.load(tc));
+      else f.set(t, io.load(tc));
+      f.set(dhv, hasDh ? io.load(dh) : vzero());
       const dcIn = hasDc ? io.load(dc) : vzero();
       f.set(dcv, vadd(dcIn, vmul(vmul(get(dhv), get(og)), vsub(one, vmul(get(t), get(t)))))); // dc = dc' + dh'⊙o⊙(1 − t²)
       io.store(da, undefined, vmul(vmul(vmul(get(dcv), get(gg)), get(ig)), vsub(one, get(ig)))); // dc⊙g⊙i(1−i)
@@ -191,8 +199,10 @@ function lstmBackward(): Func {
     });
   };
   const bit = (k: number): Expr => and(get(flags), i32(1 << k));
-  f.if(bit(0), () => f.if(bit(1), () => variant(true, true), () => variant(true, false)), () =>
-    f.if(bit(1), () => variant(false, true), () => variant(false, false)),
+  f.if(bit(2), () => variant(true, true, true), () =>
+    f.if(bit(0), () => f.if(bit(1), () => variant(true, true), () => variant(true, false)), () =>
+      f.if(bit(1), () => variant(false, true), () => variant(false, false)),
+    ),
   );
   return f;
 }
@@ -308,7 +318,7 @@ const EXPORTS = ['lstmForward', 'lstmBackward', 'gruForward', 'gruBackward', 'rn
  */
 /** fma: the nonlinearities' polynomials with relaxed_madd (the module must then validate relaxed SIMD). */
 export function recurrenceGateFuncs(fma = false): Func[] {
-  return [lstmForward(true, fma), gruForward(true, fma), rnnForward(true, fma), lstmBackward(), gruBackward(), rnnBackward()];
+  return [lstmForward(true, fma), gruForward(true, fma), rnnForward(true, fma), lstmBackward(fma), gruBackward(), rnnBackward()];
 }
 
 export function gatesModuleBytes(mem?: MemoryImport, opts: { fma?: boolean } = {}): Uint8Array {

@@ -36,7 +36,9 @@ export interface RecurrenceCall {
   act: number;
   actRing: number;
   C: number;
+  /** LSTM tanh(c') [tcRing,B,H] (tcRing defaults to actRing); backward: 0 = recompute it from C. */
   TC: number;
+  tcRing?: number;
   /** GRU b_hh [3H]. */
   bhh: number;
   /** Int32 lengths [B], or 0. */
@@ -131,7 +133,7 @@ function run(fn: 0 | 1, c: RecurrenceCall, parts: number | undefined): void {
   I[D.XP] = c.xp; I[D.PW] = c.pW; I[D.S] = c.S; I[D.S_RING] = c.sRing; I[D.ACT] = c.act; I[D.ACT_RING] = c.actRing;
   I[D.C] = c.C; I[D.TC] = c.TC; I[D.BHH] = c.bhh; I[D.LENS] = c.lengths; I[D.OUT] = c.out;
   I[D.DOUT] = c.dOut; I[D.CARRY] = c.carry; I[D.DA] = c.DA; I[D.DX] = c.DX; I[D.PARTS] = P;
-  I[D.IDS] = c.ids ?? 0; I[D.XG] = c.xg ?? 0;
+  I[D.IDS] = c.ids ?? 0; I[D.XG] = c.xg ?? 0; I[D.TC_RING] = c.tcRing ?? c.actRing;
   for (let p = 0; p <= P; p++) I[D.ROWS + p] = starts[p];
   const M = starts[1] - starts[0]; // the largest part
   const K = G * c.H; // A operands: h [·, H] forward, da [·, G·H] backward

@@ -39,7 +39,7 @@ import { vadd } from './vmath';
 /** Descriptor words (int32 index). Kinds: 0 Elman tanh, 1 Elman relu, 2 LSTM, 3 GRU. */
 export const D = {
   KIND: 0, T: 1, B: 2, H: 3, REV: 4, XP: 5, PW: 6, S: 7, S_RING: 8, ACT: 9, ACT_RING: 10, C: 11, TC: 12, BHH: 13,
-  LENS: 14, OUT: 15, DOUT: 16, CARRY: 17, DA: 18, DX: 19, IDS: 20, XG: 21, PARTS: 22, ROWS: 23,
+  LENS: 14, OUT: 15, DOUT: 16, CARRY: 17, DA: 18, DX: 19, IDS: 20, XG: 21, PARTS: 22, TC_RING: 23, ROWS: 24,
 } as const;
 /** Most parts a call can be cut into (ROWS holds PARTS + 1 row starts). */
 export const MAX_PARTS = 16;
@@ -115,7 +115,7 @@ function seqForward(): Func {
     f.set(cPrev, get(cFirst)).set(cNext, add(get(cFirst), get(sStep)));
     f.set(aStep, mul(mul(get(v.B), get(v.W)), i32(4)));
     f.set(aFirst, add(v.field(D.ACT), mul(mul(get(v.r0), get(v.W)), i32(4)))).set(aEnd, add(get(aFirst), mul(v.field(D.ACT_RING), get(aStep))));
-    f.set(tcFirst, add(v.field(D.TC), rowOff)).set(tcEnd, add(get(tcFirst), mul(v.field(D.ACT_RING), get(sStep))));
+    f.set(tcFirst, add(v.field(D.TC), rowOff)).set(tcEnd, add(get(tcFirst), mul(v.field(D.TC_RING), get(sStep))));
     f.set(aRow, get(aFirst)).set(tcRow, get(tcFirst));
     f.set(i, i32(0));
     f.loop((steps) => {
@@ -200,7 +200,8 @@ function seqBackward(): Func {
       f.set(rowIB, add(mul(get(i), get(v.B)), get(v.r0))); // row (i, r0) of a [T,B,·] block in processing order
       f.set(hPrev, add(v.field(D.S), mul(get(rowIB), get(v.H4))));
       f.set(cPrev, add(v.field(D.C), mul(get(rowIB), get(v.H4))));
-      f.set(tcRow, add(v.field(D.TC), mul(get(rowIB), get(v.H4))));
+      // tanh(c') saved (TC), or TC = 0: recomputed from the cell state after the step, C[i+1]
+      f.set(tcRow, select(add(v.field(D.TC), mul(get(rowIB), get(v.H4))), add(v.field(D.C), mul(add(get(rowIB), get(v.B)), get(v.H4))), v.field(D.TC)));
       f.set(aRow, add(v.field(D.ACT), mul(mul(get(rowIB), get(v.W)), i32(4))));
       f.set(daRow, add(v.field(D.DA), mul(mul(get(rowIB), get(v.GH)), i32(4))));
       f.set(dxRow, add(v.field(D.DX), mul(mul(get(rowIB), get(v.GH)), i32(4))));
@@ -220,7 +221,7 @@ function seqBackward(): Func {
       });
       f.if(
         eq(get(v.kind), i32(2)),
-        () => void f.run(call(LSTM_BWD, get(v.nr), get(v.H), get(aRow), get(cPrev), get(v.H), get(tcRow), get(dh), get(v.H), get(dc), get(v.H), i32(3), get(daRow), get(dcP))),
+        () => void f.run(call(LSTM_BWD, get(v.nr), get(v.H), get(aRow), get(cPrev), get(v.H), get(tcRow), get(dh), get(v.H), get(dc), get(v.H), select(i32(3), i32(7), v.field(D.TC)), get(daRow), get(dcP))),
         () =>
           f.if(
             isGru(),
