@@ -24,16 +24,16 @@ const configs: [string, CharRNNOptions][] = [
   beforeAll(() => setBackend('wasm'));
   afterAll(() => setBackend('auto'));
 
-  test.each(configs)('%s: trainStep equals the plain path bit for bit, 4 steps', (_name, o) => {
+  test.each(configs)('%s: trainStep equals the plain path bit for bit, 8 steps, clipping at 0.05 (engaged)', (_name, o) => {
     const a = new CharRNN(o);
     const b = new CharRNN(o);
     const oa = new Adam(a.parameters(), { lr: 1e-2 });
     const ob = new Adam(b.parameters(), { lr: 1e-2 });
-    for (let s = 0; s < 4; s++) {
-      const la = a.trainStep(x, y, [T, B], oa, { clip: 0.5 });
+    for (let s = 0; s < 8; s++) {
+      const la = a.trainStep(x, y, [T, B], oa, { clip: 0.05 });
       b.train(true);
       const r = computeGradients(b, () => b.loss(x, y, [T, B])); // outputs kept, nothing released
-      clipGradNorm(b.parameters(), 0.5);
+      expect(clipGradNorm(b.parameters(), 0.05)).toBeGreaterThan(0.05); // the clip scales
       ob.step();
       expect(la).toBe(r.loss.item());
     }
@@ -142,5 +142,34 @@ const configs: [string, CharRNNOptions][] = [
       return losses;
     };
     expect(run(true)).toEqual(run(false));
+  });
+});
+
+describe('gradients shared between parameters are clipped once', () => {
+  // LSTM and Elman layers fold b_ih + b_hh into one bias; add's vjp hands the same adjoint to both.
+  test.each(['lstm', 'rnn'] as const)('%s: computeGradients gives every parameter its own .grad buffer', (cell) => {
+    const m = new CharRNN({ cell, vocabSize: V, hiddenSize: 6, numLayers: 2, seed: 2 });
+    computeGradients(m, () => m.loss(x, y, [T, B]));
+    const storages = m.parameters().map((p) => p.grad!.storage);
+    expect(new Set(storages).size).toBe(storages.length);
+  });
+
+  test('clipGradNorm scales an array two parameters share once (norm counted for each)', () => {
+    const g = Tensor.fromArray(Float32Array.from([3, 4]), [2]);
+    const a = { name: 'a', value: Tensor.fromArray(Float32Array.from([0, 0]), [2]), grad: g };
+    const b = { name: 'b', value: Tensor.fromArray(Float32Array.from([0, 0]), [2]), grad: g };
+    const norm = clipGradNorm([a, b], 1);
+    expect(norm).toBeCloseTo(Math.sqrt(50), 5); // √(3² + 4² + 3² + 4²)
+    const c = 1 / (Math.sqrt(50) + 1e-6);
+    expect(Array.from(g.data)).toEqual([Math.fround(3 * c), Math.fround(4 * c)]);
+  });
+
+  test('clipping a CharRNN LSTM: each bias gradient scaled by the same factor as the rest', () => {
+    const m = new CharRNN({ cell: 'lstm', vocabSize: V, hiddenSize: 6, seed: 2 });
+    computeGradients(m, () => m.loss(x, y, [T, B]));
+    const before = m.parameters().map((p) => Array.from(p.grad!.data as Float32Array));
+    const norm = clipGradNorm(m.parameters(), 1e-3);
+    const c = 1e-3 / (norm + 1e-6);
+    m.parameters().forEach((p, i) => expect(Array.from(p.grad!.data)).toEqual(before[i].map((v) => Math.fround(v * c))));
   });
 });

@@ -65,7 +65,20 @@ export function clipGradNorm(params: readonly Param[], maxNorm: number, normType
   }
 
   const coef = maxNorm / (total + 1e-6);
-  if (coef < 1) for (const { G } of grads) for (let i = 0; i < G.length; i++) G[i] *= coef;
+  if (coef < 1) {
+    // Two parameters may hold one gradient array (a caller that set both .grad from one adjoint,
+    // as b_ih and b_hh of a folded bias receive): it is counted in the norm for each, as
+    // PyTorch's separate equal gradients would be, but scaled once.
+    const scaled = new Map<ArrayBufferLike, Set<string>>();
+    for (const { G } of grads) {
+      const key = `${G.byteOffset}:${G.length}`;
+      let seen = scaled.get(G.buffer);
+      if (seen === undefined) scaled.set(G.buffer, (seen = new Set()));
+      if (seen.has(key)) continue;
+      seen.add(key);
+      for (let i = 0; i < G.length; i++) G[i] *= coef;
+    }
+  }
   return total;
 }
 

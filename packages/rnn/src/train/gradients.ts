@@ -49,10 +49,16 @@ export function computeGradients<R extends { loss: Tensor }>(
   if (!(out.loss instanceof Tensor) || out.loss.size !== 1) throw new TensorError('computeGradients', 'fn must return { loss } with a scalar loss tensor');
   const gradBuffers = opts.reuseGradBuffers ? new Map(params.map((p) => [p.value, gradBuffer(p.value, p.grad)])) : undefined;
   const g = backward(tape, out.loss, { checkNumerics: opts.checkNumerics, gradBuffers });
+  // Each parameter gets a buffer of its own: two parameters whose adjoints are one tensor (b_ih and
+  // b_hh, folded into one bias, both receive add's dy) would otherwise share it, and anything that
+  // works on .grad in place (clipGradNorm's scaling) would apply to that buffer twice.
+  const taken = new Set<unknown>();
   for (const p of params) {
     const b = gradBuffers?.get(p.value);
-    if (b && !g.connected(p.value)) p.grad = zeroFill(b); // no path to the loss: zeros, in the same buffer
-    else p.grad = g.get(p.value);
+    let gp = b && !g.connected(p.value) ? zeroFill(b) : g.get(p.value); // no path to the loss: zeros, in the same buffer
+    if (taken.has(gp.storage)) gp = gp.clone();
+    taken.add(gp.storage);
+    p.grad = gp;
   }
   return out;
 }
