@@ -337,7 +337,7 @@ export function renderReadme(r: ScalingResult): string {
     '',
     ...(r.linear ? [
       `Straight lines y = a + b·T by least squares ${linearNote(r)}.`,
-      `The floor counts, per time step and batch row, the four activated gates and the state (h, c) of full BPTT. What the tape saves beyond it, also ∝ T, per row: tanh(c_t) (H floats, kept by the sequence op), the layer's output as the head's input (H: a copy of h_t) and the head's log-probabilities (V) — B·(8H + V) floats = ${kib(B * (8 * 128 + V) * 4)} KiB per time step in all, against the ${kib(r.linear.saved.slope)} KiB fitted.`,
+      `The floor counts, per time step and batch row, the four activated gates and the state (h, c) of full BPTT. What the tape saves beyond it, also ∝ T, per row, is the output head's softmax adjoint (V floats): B·(6H + V) floats = ${kib(B * (6 * 128 + V) * 4)} KiB per time step in all, against the ${kib(r.linear.saved.slope)} KiB fitted. (The sequence op recomputes tanh(c_t) in backward rather than saving it, and, its outputs owned by the tape, returns h_t as a view of its saved states instead of a copy: before those two, B·(8H + V) floats = ${kib(B * (8 * 128 + V) * 4)} KiB.)`,
       '',
       '![ms per step versus T, linear axes, with the fitted line](results/scaling-T-time.svg) ![saved bytes per step versus T with the fitted line and the analytic floor](results/scaling-T-bytes.svg)',
       '',
