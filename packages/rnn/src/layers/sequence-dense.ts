@@ -43,6 +43,26 @@ export function tableInto(wih: Tensor, bias: Tensor | null, out: TypedArray, out
   }
 }
 
+/**
+ * The gradients of the one-hot table W_ihᵀ + b (attrs.table) from its adjoint dTable [I, G·H]:
+ * dW_ih[j, i] += dTable[i, j], db[j] += Σ_i dTable[i, j] (summed in doubles over i in order, as
+ * the tensors' add/permute/sumToShape would). `wih` and `bias` are the tape's accumulators.
+ */
+export function tableGrads(dT: TypedArray, off: number, I: number, GH: number, wih: Tensor | null, bias: Tensor | null): void {
+  if (wih) {
+    const W = wih.data, wo = wih.offset;
+    for (let j = 0; j < GH; j++) for (let i = 0; i < I; i++) W[wo + j * I + i] += dT[off + i * GH + j];
+  }
+  if (bias) {
+    const b = bias.data, bo = bias.offset;
+    for (let j = 0; j < GH; j++) {
+      let s = 0;
+      for (let i = 0; i < I; i++) s += dT[off + i * GH + j];
+      b[bo + j] += s;
+    }
+  }
+}
+
 export interface DenseGrads {
   dx: Tensor | null;
   /** whether dW_ih / db were added into their accumulators */

@@ -3,7 +3,7 @@ import { ACCUMULATED, OpDef } from '@unfold/autodiff';
 import { CellKind, GATES, STATES } from '../cells/spec';
 import { backwardJs, forwardJs } from './sequence-js';
 import { backwardWasm, forwardWasm } from './sequence-wasm';
-import { denseGrads, extraInputsAt, projectInto, tableInto } from './sequence-dense';
+import { denseGrads, extraInputsAt, projectInto, tableGrads, tableInto } from './sequence-dense';
 
 /**
  * A whole T-step recurrence of one layer and direction as ONE tape record (the per-step path
@@ -55,9 +55,10 @@ export interface SeqAttrs {
    */
   dense?: { bias: boolean } | null;
   /**
-   * With ids, for an unrecorded call (save: false) only: inputs[0] is W_ih [G·H, I] itself and,
-   * when `bias`, the last input is the bias [G·H]; the table W_ihᵀ + bias is written inside
-   * (on the wasm kernels straight into a workspace block) instead of built as tensors first.
+   * With ids: inputs[0] is W_ih [G·H, I] itself and, when `bias`, the last input is the bias
+   * [G·H]; the table W_ihᵀ + bias is written inside (on the wasm kernels straight into a
+   * workspace block) instead of built as tensors first, and backward sends the table's adjoint
+   * on to W_ih (transposed) and the bias (summed over the table's rows) — sequence-dense.ts.
    */
   table?: { bias: boolean } | null;
 }
@@ -71,7 +72,7 @@ function check(inputs: readonly Tensor[], a: SeqAttrs) {
   const base = extraInputsAt(a.kind);
   const want = base + (a.dense ? (a.dense.bias ? 2 : 1) : 0) + (a.table?.bias ? 1 : 0);
   if (a.dense && a.ids) throw new TensorError(op, 'ids (one-hot input) and dense are exclusive');
-  if (a.table && (!a.ids || a.save !== false)) throw new TensorError(op, 'table needs ids and save: false (a call nothing records)');
+  if (a.table && !a.ids) throw new TensorError(op, 'table needs ids (one-hot input)');
   if (inputs.length !== want) {
     const names = [a.dense ? 'x' : a.table ? 'wih' : 'xp', 'h0', ...(nState === 2 ? ['c0'] : []), 'whh', ...(hasB ? ['bhh'] : []), ...(a.dense ? ['wih', ...(a.dense.bias ? ['bias'] : [])] : []), ...(a.table?.bias ? ['bias'] : [])];
     throw new TensorError(op, `${a.kind}: expected ${want} inputs [${names.join(', ')}], got ${inputs.length}`);
@@ -141,6 +142,20 @@ export const recurrentSequenceOp: OpDef<SeqAttrs> = {
     const core = attrs.dense ? saved.slice(0, saved.length - 2) : saved; // dense: [..., x, W_ih]
     if (rk && core.every((t) => addressOf(t.data) >= 0)) return backwardWasm(rk, dys, saved, attrs, needs, acc);
     const hasBhh = attrs.kind === 'gru';
+    if (attrs.table) {
+      // the table's adjoint [I, G·H] scatter-added into a buffer of its own, then into W_ih and the bias
+      const base = extraInputsAt(attrs.kind);
+      const [GH, I] = inputs[0].shape;
+      const dT = Tensor.empty([I, GH], inputs[0].dtype);
+      const wantB = attrs.table.bias && needs[base];
+      const nb = needs.slice(0, base);
+      nb[0] = needs[0] || wantB;
+      const res = backwardJs(dys, saved, { ...attrs, table: null }, hasBhh, nb, (k) => (k === 0 ? dT : acc(k)));
+      if (needs[0] || wantB) tableGrads(dT.data, 0, I, GH, needs[0] ? acc(0) : null, wantB ? acc(base) : null);
+      const out: (Tensor | null | typeof ACCUMULATED)[] = [needs[0] ? ACCUMULATED : null, ...res.slice(1)];
+      if (attrs.table.bias) out.push(wantB ? ACCUMULATED : null);
+      return out;
+    }
     if (!attrs.dense) return backwardJs(dys, saved, attrs, hasBhh, needs, acc);
     // dense: dxp from the loop (real time order), then the projection's three products
     const base = extraInputsAt(attrs.kind);

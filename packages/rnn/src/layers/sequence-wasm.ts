@@ -2,7 +2,7 @@ import { ACCUMULATED, tapeOwnsOutputs } from '@unfold/autodiff';
 import { Recurrence, RecurrenceCall, Storage, Tensor, TypedArray, addressOf, arenaAlloc, arenaFree, gemmArrays, scratchEmpty, transientEmpty } from '@unfold/tensor';
 import { CellKind, GATES } from '../cells/spec';
 import type { SeqAttrs } from './sequence-op';
-import { denseGrads, extraInputsAt, projectInto, tableInto } from './sequence-dense';
+import { denseGrads, extraInputsAt, projectInto, tableGrads, tableInto } from './sequence-dense';
 
 /**
  * recurrentSequence (sequence-op.ts) on the wasm recurrence kernels (@unfold/tensor
@@ -203,9 +203,13 @@ export function backwardWasm(
   const wAt = place(whh, 'whh', copies);
   const dbAt = gru && needs[wk + 1] ? block('db', 4 * GH) : 0;
   const ids = a.ids ?? null;
-  const I = ids && needs[0] ? acc(0).shape[0] : 0;
-  const idsP = ids && needs[0] ? block('idsP', 4 * T * B) : 0; // ids in processing order
-  const dTable = ids && needs[0] ? block('dTable', 4 * I * GH) : 0;
+  const base = extraInputsAt(kind as CellKind);
+  // attrs.table: inputs[0] is W_ih [G·H, I] and the table's adjoint goes on to W_ih and the bias
+  const tableBias = a.table?.bias === true && needs[base];
+  const wantTable = ids !== null && (needs[0] || tableBias);
+  const I = wantTable ? (a.table ? acc(0).shape[1] : acc(0).shape[0]) : 0;
+  const idsP = wantTable ? block('idsP', 4 * T * B) : 0; // ids in processing order
+  const dTable = wantTable ? block('dTable', 4 * I * GH) : 0;
   const heap = r.heap();
   for (const cp of copies) cp(heap);
   if (lengths) new Int32Array(heap.buffer, c.lengths, B).set(lengths);
@@ -218,7 +222,6 @@ export function backwardWasm(
   r.packB(wAt >> 2, H, 1, GH, H, c.pW); // B(k, n) = W_hh[k, n]
   r.backward(c, partsOverride ?? undefined);
   const res: (Tensor | null | typeof ACCUMULATED)[] = [];
-  const base = extraInputsAt(kind as CellKind);
   let projected: ReturnType<typeof denseGrads> | null = null;
   if (dense) {
     // the projection's dx, dW_ih, db straight from the gate adjoints in the arena (dxp = DX for GRU)
@@ -229,15 +232,22 @@ export function backwardWasm(
     };
     projected = denseGrads(heap, (gru ? c.DX : c.DA) >> 2, reverse, dense.x, dense.wih, want, { wih: () => acc(base), bias: () => acc(base + 1) }, colSum);
     res.push(projected.dx);
-  } else if (needs[0] && ids) {
+  } else if (wantTable) {
     // one-hot input: d table[ids[t·B + b]] += dxp[t, b], rows in processing order (one wasm loop)
     const P = new Int32Array(heap.buffer, idsP, T * B);
     for (let i = 0; i < T; i++) {
       const t = reverse ? T - 1 - i : i;
-      for (let b = 0; b < B; b++) P[i * B + b] = ids[t * B + b];
+      for (let b = 0; b < B; b++) P[i * B + b] = ids![t * B + b];
     }
-    addThroughArena(r, acc(0), I * GH, dTable, () => r.scatterAdd(T * B, GH, idsP, gru ? c.DX : c.DA, dTable));
-    res.push(ACCUMULATED);
+    const scatter = (): void => r.scatterAdd(T * B, GH, idsP, gru ? c.DX : c.DA, dTable);
+    if (a.table) {
+      // the table was built inside the op: its adjoint from zero, then dW_ih += dTableᵀ, db += Σ_i dTable
+      const h = r.heap();
+      h.fill(0, dTable >> 2, (dTable >> 2) + I * GH);
+      scatter();
+      tableGrads(r.heap(), dTable >> 2, I, GH, needs[0] ? acc(0) : null, tableBias ? acc(base) : null);
+    } else addThroughArena(r, acc(0), I * GH, dTable, scatter);
+    res.push(needs[0] ? ACCUMULATED : null);
   } else if (needs[0]) {
     // dxp in real time order (DX for GRU, whose dxp differs from dp)
     const src = (gru ? c.DX : c.DA) >> 2;
@@ -275,5 +285,6 @@ export function backwardWasm(
     res.push(projected.dW ? ACCUMULATED : null);
     if (a.dense!.bias) res.push(projected.db ? ACCUMULATED : null);
   }
+  if (a.table?.bias) res.push(tableBias ? ACCUMULATED : null);
   return res;
 }

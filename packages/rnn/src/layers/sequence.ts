@@ -56,8 +56,9 @@ export function runDirectionSequence(
   let xp: Tensor; // [T, B, G·H], or with ids the table [I, G·H], or dense: x [T, B, I]
   let idRows: Int32Array | null = null;
   let table: { bias: boolean } | null = null;
-  if (ids && wasm && !save) {
-    // nothing records the call: the op writes the table W_ihᵀ + bias into its workspace itself
+  if (ids && wasm) {
+    // the op writes the table W_ihᵀ + bias into its workspace itself (and, recorded, sends its
+    // adjoint on to W_ih and the bias in backward)
     xp = w.wih;
     idRows = Int32Array.from(ids);
     table = { bias: bias !== null };
