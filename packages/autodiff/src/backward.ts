@@ -1,4 +1,4 @@
-import { Tensor, TensorError, add as addK, addInPlace, copyStrided, ones, sameShape, scratchEmpty, shapeStr, zeros } from '@unfold/tensor';
+import { Tensor, TensorError, add as addK, addInPlace, copyStrided, fillInPlace, ones, sameShape, scratchEmpty, shapeStr, zeros } from '@unfold/tensor';
 import { ACCUMULATED, Deferred } from './op';
 import { Tape, TapeRecord } from './tape';
 
@@ -51,9 +51,9 @@ export class Adjoints {
     if (!e) {
       const leaf = this.leaves?.get(id);
       let t: Tensor;
-      if (leaf) t = zeroed(leaf);
+      if (leaf) t = fillInPlace(leaf, 0);
       else if (this.leaves) {
-        t = zeroed(scratchEmpty(shape, dtype)); // an intermediate's: given back once its producer's vjp has run
+        t = fillInPlace(scratchEmpty(shape, dtype), 0); // an intermediate's: given back once its producer's vjp has run
         hold(t);
       } else t = zeros(shape, dtype);
       this.map.set(id, { t, owned: true });
@@ -98,16 +98,25 @@ export class Adjoints {
   }
 
   /**
-   * Entries still in scratch buffers become plain copies (their arena blocks given back): what
-   * outlives a backward pass — a leaf's gradient, an adjoint a caller reads — is ordinary memory.
+   * What outlives a backward pass — a leaf's gradient, an adjoint a caller reads — gets ordinary
+   * memory of its own: entries still in scratch buffers become plain copies (their arena blocks
+   * given back), and an entry that shares its buffer with an earlier one (add's vjp hands one dy
+   * to both b_ih and b_hh of a folded bias) is copied, so that changing one gradient in place
+   * (clipping) cannot change another.
    */
   settleScratch(): void {
+    const seen = new Set<unknown>();
     for (const e of this.map.values()) {
-      if (!e.t.storage.scratch) continue;
-      const was = e.t;
-      e.t = was.clone();
-      e.owned = true;
-      drop(was);
+      if (e.t.storage.scratch) {
+        const was = e.t;
+        e.t = was.clone();
+        e.owned = true;
+        drop(was);
+      } else if (seen.has(e.t.storage)) {
+        e.t = e.t.clone();
+        e.owned = true;
+      }
+      seen.add(e.t.storage);
     }
   }
 
@@ -157,12 +166,6 @@ function drop(t: Tensor): void {
     holders.delete(s);
     s.release();
   }
-}
-
-/** t (contiguous) filled with zeros. */
-function zeroed(t: Tensor): Tensor {
-  t.data.fill(0, t.offset, t.offset + t.size);
-  return t;
 }
 
 const soleHolder = (t: Tensor): boolean => t.storage.scratch && (holders.get(t.storage) ?? 1) === 1;

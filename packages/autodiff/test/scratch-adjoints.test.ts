@@ -140,3 +140,16 @@ function grads(x: Tensor[], f: () => Tensor, opts: Parameters<typeof backward>[2
     expect(kept.map(values)).toContainEqual([2, 2]); // ∂L/∂(inner double) after the outer one
   });
 });
+
+test('gradients of two leaves that receive one adjoint tensor (add hands dy to both) get buffers of their own', () => {
+  const a = tensor([1, 2, 3], [3], 'float64');
+  const b = tensor([4, 5, 6], [3], 'float64');
+  const tape = new Tape();
+  tape.watch(a, b);
+  const y = tape.run(() => sum(add(a, b)));
+  const g = backward(tape, y);
+  const ga = g.get(a), gb = g.get(b);
+  expect(ga.storage).not.toBe(gb.storage); // scaling one in place (clipping) must not scale the other
+  expect(values(ga)).toEqual([1, 1, 1]);
+  expect(values(gb)).toEqual([1, 1, 1]);
+});

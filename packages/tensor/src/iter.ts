@@ -1,5 +1,5 @@
 import { TypedArray } from './dtype';
-import { Shape } from './shape';
+import { Shape, denseLayout } from './shape';
 
 /**
  * Strided N-d walking, the one loop every non-contiguous kernel shares.
@@ -66,7 +66,7 @@ export function copyStrided(
   let size = 1;
   for (const d of shape) size *= d;
   if (size === 0) return;
-  if (src.buffer !== dst.buffer && dense(shape, srcStrides) && dense(shape, dstStrides)) {
+  if (src.buffer !== dst.buffer && denseLayout(shape, srcStrides) && denseLayout(shape, dstStrides)) {
     // (within one buffer `set` would first clone the source)
     dst.set(src.subarray(srcOffset, srcOffset + size), dstOffset);
     return;
@@ -97,15 +97,4 @@ export function copyStrided(
     }
     if (ax < 0) return;
   }
-}
-
-/** Whether a view of `shape` with `strides` is row-major dense (size-1 axes ignored). */
-function dense(shape: Shape, strides: readonly number[]): boolean {
-  let expect = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    if (shape[i] === 1) continue;
-    if (strides[i] !== expect) return false;
-    expect *= shape[i];
-  }
-  return true;
 }

@@ -70,3 +70,14 @@ export function sameShape(a: Shape, b: Shape): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/** Whether a view of `shape` with `strides` is row-major dense (size-1 axes ignored): Tensor.isContiguous. */
+export function denseLayout(shape: Shape, strides: readonly number[]): boolean {
+  let expect = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] === 1) continue;
+    if (strides[i] !== expect) return false;
+    expect *= shape[i];
+  }
+  return true;
+}

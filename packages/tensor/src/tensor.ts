@@ -1,7 +1,7 @@
 import { DType, TypedArray, allocArray, isDType } from './dtype';
 import { TensorError, shapeStr } from './errors';
 import { copyStrided } from './iter';
-import { Shape, checkShape, contiguousStrides, normAxis, sameShape, sizeOf } from './shape';
+import { Shape, checkShape, contiguousStrides, denseLayout, normAxis, sameShape, sizeOf } from './shape';
 import { Storage } from './storage';
 
 /**
@@ -120,13 +120,7 @@ export class Tensor {
 
   /** Row-major with unit last stride (size-1 axes may have any stride). */
   isContiguous(): boolean {
-    let expect = 1;
-    for (let i = this.rank - 1; i >= 0; i--) {
-      if (this.shape[i] === 1) continue;
-      if (this.strides[i] !== expect) return false;
-      expect *= this.shape[i];
-    }
-    return true;
+    return denseLayout(this.shape, this.strides);
   }
 
   /** This tensor if already contiguous, otherwise a contiguous copy. */

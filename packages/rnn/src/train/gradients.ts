@@ -1,4 +1,4 @@
-import { Tensor, TensorError, sameShape, shapeStr, zeros } from '@unfold/tensor';
+import { Tensor, TensorError, fillInPlace, sameShape, shapeStr, zeros } from '@unfold/tensor';
 import { Tape, backward } from '@unfold/autodiff';
 import { Module, registeredParam } from '../nn/module';
 import { checkOptions } from '../options';
@@ -49,16 +49,10 @@ export function computeGradients<R extends { loss: Tensor }>(
   if (!(out.loss instanceof Tensor) || out.loss.size !== 1) throw new TensorError('computeGradients', 'fn must return { loss } with a scalar loss tensor');
   const gradBuffers = opts.reuseGradBuffers ? new Map(params.map((p) => [p.value, gradBuffer(p.value, p.grad)])) : undefined;
   const g = backward(tape, out.loss, { checkNumerics: opts.checkNumerics, gradBuffers });
-  // Each parameter gets a buffer of its own: two parameters whose adjoints are one tensor (b_ih and
-  // b_hh, folded into one bias, both receive add's dy) would otherwise share it, and anything that
-  // works on .grad in place (clipGradNorm's scaling) would apply to that buffer twice.
-  const taken = new Set<unknown>();
+  // (backward gives each parameter's gradient a buffer of its own: Adjoints.settleScratch)
   for (const p of params) {
     const b = gradBuffers?.get(p.value);
-    let gp = b && !g.connected(p.value) ? zeroFill(b) : g.get(p.value); // no path to the loss: zeros, in the same buffer
-    if (taken.has(gp.storage)) gp = gp.clone();
-    taken.add(gp.storage);
-    p.grad = gp;
+    p.grad = b && !g.connected(p.value) ? fillInPlace(b, 0) : g.get(p.value); // no path to the loss: zeros, in the same buffer
   }
   return out;
 }
@@ -71,9 +65,4 @@ export function computeGradients<R extends { loss: Tensor }>(
 function gradBuffer(value: Tensor, grad: Tensor | null): Tensor {
   if (grad instanceof Tensor && !grad.storage.released && sameShape(grad.shape, value.shape) && grad.dtype === value.dtype && grad.isContiguous()) return grad;
   return zeros(value.shape, value.dtype);
-}
-
-function zeroFill(t: Tensor): Tensor {
-  t.data.fill(0, t.offset, t.offset + t.size);
-  return t;
 }
