@@ -365,6 +365,24 @@ describe('gradient clipping', () => {
     expect(clipGradNorm(ps, 1e9)).toBeCloseTo(refNorm(ps, 2), 4);
     expect(clipGradNorm([{ name: 'w', value: zeros([2]), grad: null }], 1)).toBe(0);
   });
+  test.each([2, 1])('float32 gradients, norm %p (one pass in doubles): the float64 norm of the same values, at the float32 extremes too', (p) => {
+    const ps = grads(new Rng(17), 'float32');
+    expect(Math.abs(clipGradNorm(ps, 1e9, p) / refNorm(ps, p) - 1)).toBeLessThan(1e-13); // a float32 sum would be off by ~1e-7
+    ps[0].grad!.data[0] = 3e38; // its square overflows float32, not the double sum
+    ps[2].grad!.data[0] = 1e-45; // a denormal: its square still counts in a double
+    const n = clipGradNorm(ps, Infinity, p);
+    expect(Number.isFinite(n)).toBe(true);
+    expect(Math.abs(n / refNorm(ps, p) - 1)).toBeLessThan(1e-13);
+    const tiny = [{ name: 'd', value: zeros([2]), grad: tensor([1e-45, 0], [2], 'float32') }];
+    expect(clipGradNorm(tiny, 1, p)).toBe(Math.fround(1e-45)); // √(x²) = x, nothing flushed to 0
+    ps[2].grad!.data[3] = -Infinity;
+    expect(clipGradNorm(ps, 1, p)).toBe(Infinity);
+    ps[3].grad!.data[0] = NaN;
+    const before = ps.map((q) => q.grad?.toFlatArray());
+    expect(clipGradNorm(ps, 1, p)).toBeNaN();
+    ps.forEach((q, i) => expect(q.grad?.toFlatArray()).toEqual(before[i])); // untouched
+    expect(() => clipGradNorm(ps, 1, p, { errorIfNonfinite: true })).toThrow(new RegExp(`the total ${p}-norm of the gradients is NaN \\(first non-finite gradient: '${ps[2].name}'\\)`));
+  });
   test('non-finite norm: returned as is, gradients untouched; errorIfNonfinite throws', () => {
     const ps = grads(new Rng(14));
     ps[2].grad!.data[1] = Infinity;

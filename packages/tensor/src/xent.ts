@@ -1,7 +1,7 @@
 import { TensorError, shapeStr } from './errors';
 import { Tensor } from './tensor';
 import { MAX_PAGES, addressOf, arenaAlloc, arenaFree, arenaIsShared, arenaMemory } from './wasm/arena';
-import { noteFallback, wasmActive } from './wasm/backend';
+import { noteFallback, sgemmFma, wasmActive } from './wasm/backend';
 import { HeadKernels, headModuleBytes } from './wasm/head';
 
 /**
@@ -100,14 +100,17 @@ interface WasmApi {
 }
 
 let kernels: HeadKernels | null | undefined;
+let kernelsFma = false;
 
 /** The head kernel when float32 work goes to wasm (and the module instantiated), else null. */
 export function headKernels(): HeadKernels | null {
   if (!wasmActive()) return null;
-  if (kernels === undefined) {
+  const fma = sgemmFma(); // the exponentials fused where the GEMMs are
+  if (kernels === undefined || (kernels !== null && kernelsFma !== fma)) {
+    kernelsFma = fma;
     try {
       const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly as WasmApi;
-      const bytes = headModuleBytes(arenaIsShared() ? { shared: true, maxPages: MAX_PAGES } : undefined);
+      const bytes = headModuleBytes(arenaIsShared() ? { shared: true, maxPages: MAX_PAGES } : undefined, { fma });
       kernels = new api.Instance(new api.Module(bytes), { env: { memory: arenaMemory() } }).exports as unknown as HeadKernels;
     } catch (e) {
       kernels = null; // the JS loop stays correct, and the reason is told once

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
+import * as v8 from 'v8';
 import { Rng, Tensor, TensorError, backendInfo, headKernels, normal, setBackend, softmaxCrossEntropyRows, toResident } from '@unfold/tensor';
 import { headModuleBytes } from '../src/wasm/head';
+import { relaxedSimdSupported } from '../src/wasm/sgemm';
 
 /*
  * The output head's row kernel (src/wasm/head.ts): the emitted module on its own memory against
@@ -26,9 +28,34 @@ interface WasmApi {
 const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 const simd = backendInfo().simd;
 
-(simd ? describe : describe.skip)('head kernel (wasm) against a float64 reference', () => {
+// Both variants: mul+add, and the exponentials with relaxed_madd, as the backend instantiates it
+// under --experimental-wasm-relaxed-simd: V8 takes the flag at run time (as in wasm-gates.test.ts)
+// and it is turned back off after this file.
+let flagSet = false;
+const fusedOk = ((): boolean => {
+  try {
+    if (!relaxedSimdSupported()) {
+      v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+      flagSet = true;
+    }
+    new WA.Module(headModuleBytes(undefined, { fma: true }));
+    return true;
+  } catch {
+    return false;
+  }
+})();
+if (!fusedOk) console.warn('wasm-head.test: relaxed SIMD unavailable in this runtime: the fused variant is NOT tested');
+afterAll(() => {
+  if (flagSet) v8.setFlagsFromString('--no-experimental-wasm-relaxed-simd');
+});
+const variants = [false, ...(fusedOk ? [true] : [])];
+describe.each(variants.map((fma) => [fma ? 'relaxed_madd' : 'mul+add', fma] as const))('head kernel (wasm, %s) against a float64 reference', (_name, fma) => {
+  if (!simd) {
+    test.skip('no wasm SIMD here', () => undefined);
+    return;
+  }
   const memory = new WA.Memory({ initial: 64 });
-  const xent = new WA.Instance(new WA.Module(headModuleBytes()), { env: { memory } }).exports.xent as (...a: number[]) => void;
+  const xent = new WA.Instance(new WA.Module(headModuleBytes(undefined, { fma })), { env: { memory } }).exports.xent as (...a: number[]) => void;
   const F = new Float32Array(memory.buffer);
   const I = new Int32Array(memory.buffer);
   const GUARD = 12345.5;

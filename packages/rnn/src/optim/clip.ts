@@ -14,8 +14,9 @@ export interface ClipGradNormOptions {
  * then every gradient is scaled in place by maxNorm / (N + 1e-6) when that is < 1.
  * Returns N, measured before clipping.
  *
- * Numerics: |g|^p is summed after dividing by max|g| and multiplied back, so float64
- * gradients near 1e200 do not overflow the sum of squares.
+ * Numerics: float32 gradients with p = 1 or 2 are summed in doubles in one pass (nothing can
+ * overflow there); otherwise |g|^p is summed after dividing by max|g| and multiplied back, so
+ * float64 gradients near 1e200 do not overflow the sum of squares.
  * A NaN/Inf total is returned as is and the gradients are left unscaled: PyTorch would scale
  * by NaN (or by 0 for Inf), destroying the evidence; here optimizer.step() then names the
  * offending parameter. With errorIfNonfinite the error is raised here instead.
@@ -29,19 +30,28 @@ export function clipGradNorm(params: readonly Param[], maxNorm: number, normType
   for (const p of params) if (p.grad !== null) grads.push({ name: p.name, G: gradArray(op, p) });
 
   let total: number;
+  if ((normType === 2 || normType === 1) && grads.every(({ G }) => G instanceof Float32Array)) {
+    // float32 gradients, p = 1 or 2: one pass. A float32 square is exact in a double and a sum of
+    // them cannot overflow one (|g|² < 1.2e77) nor lose a denormal (≥ 2e-90), so no scaling by
+    // max |g| is needed; the sum is NaN iff some g is NaN, else ∞ iff some g is ±∞.
+    let sum = 0;
+    for (const { G } of grads) {
+      if (normType === 2) for (let i = 0; i < G.length; i++) sum += G[i] * G[i];
+      else for (let i = 0; i < G.length; i++) sum += Math.abs(G[i]);
+    }
+    total = normType === 2 ? Math.sqrt(sum) : sum;
+    if (!(total < Infinity)) return nonFinite(op, grads, total, normType, opts);
+    scaleGrads(grads, maxNorm / (total + 1e-6));
+    return total;
+  }
   // max |g| first: Math.max keeps a NaN and an ∞, so a finite max means every gradient is finite
   // and the scan for the offending one runs only when there is one
   let scale = 0;
   for (const { G } of grads) for (let i = 0; i < G.length; i++) scale = Math.max(scale, Math.abs(G[i]));
-  const bad = scale < Infinity ? undefined : grads.find(({ G }) => firstNonFinite(G) >= 0);
-  if (bad !== undefined) {
+  if (!(scale < Infinity)) {
     let sawNaN = false;
     for (const { G } of grads) for (let i = 0; i < G.length; i++) if (Number.isNaN(G[i])) sawNaN = true;
-    total = sawNaN ? NaN : Infinity;
-    if (opts.errorIfNonfinite) {
-      throw new TensorError(op, `the total ${normType}-norm of the gradients is ${total} (first non-finite gradient: '${bad.name}'); not clipping`);
-    }
-    return total;
+    return nonFinite(op, grads, sawNaN ? NaN : Infinity, normType, opts);
   }
 
   if (normType === Infinity || scale === 0) {
@@ -64,7 +74,21 @@ export function clipGradNorm(params: readonly Param[], maxNorm: number, normType
     total = scale * Math.pow(sum, 1 / normType);
   }
 
-  const coef = maxNorm / (total + 1e-6);
+  scaleGrads(grads, maxNorm / (total + 1e-6));
+  return total;
+}
+
+/** A NaN/±∞ total: returned as is with the gradients untouched, or (errorIfNonfinite) the error naming the first offending parameter. */
+function nonFinite(op: string, grads: readonly { name: string; G: TypedArray }[], total: number, normType: number, opts: ClipGradNormOptions): number {
+  if (opts.errorIfNonfinite) {
+    const bad = grads.find(({ G }) => firstNonFinite(G) >= 0);
+    throw new TensorError(op, `the total ${normType}-norm of the gradients is ${total} (first non-finite gradient: '${bad?.name}'); not clipping`);
+  }
+  return total;
+}
+
+/** Every gradient times coef when coef < 1. */
+function scaleGrads(grads: readonly { G: TypedArray }[], coef: number): void {
   if (coef < 1) {
     // Two parameters may hold one gradient array (a caller that set both .grad from one adjoint,
     // as b_ih and b_hh of a folded bias receive): it is counted in the norm for each, as
@@ -79,7 +103,6 @@ export function clipGradNorm(params: readonly Param[], maxNorm: number, normType
       for (let i = 0; i < G.length; i++) G[i] *= coef;
     }
   }
-  return total;
 }
 
 /** torch.nn.utils.clip_grad_value_: clamps every gradient element into [−clip, clip] in place (NaN stays NaN). */

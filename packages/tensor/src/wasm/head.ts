@@ -39,10 +39,10 @@ const f32op = (op: number, a: Expr, b: Expr): Expr => (f) => {
   f.body.push(op);
 };
 
-function xent(): Func {
+function xent(fma: boolean): Func {
   const f = new Func([I32, I32, I32, I32, I32, I32, F32, I32, I32, I32]);
   const [N, V, z, bias, tgt, stats, scale, wts, col, grad] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const m = new VMath(f);
+  const m = new VMath(f, { fma });
   const i = f.local(I32);
   const o = f.local(I32); // byte offset of j within the row
   const wb = f.local(I32); // row width in bytes (4V)
@@ -173,8 +173,10 @@ function xent(): Func {
 
 /**
  * The module: imports `env.memory` (shared with a maximum when `mem.shared`, as the arena's),
- * exports `xent` (HeadKernels). Instantiate with `{ env: { memory } }`.
+ * exports `xent` (HeadKernels). Instantiate with `{ env: { memory } }`. `fma`: the exponentials'
+ * range reduction and polynomial with relaxed_madd, as the recurrence's gate kernels (the module
+ * then needs relaxed SIMD; ./vmath.ts gives both variants' accuracy).
  */
-export function headModuleBytes(mem?: MemoryImport): Uint8Array {
-  return encodeModule([xent()], { xent: 0 }, 1, mem);
+export function headModuleBytes(mem?: MemoryImport, opts: { fma?: boolean } = {}): Uint8Array {
+  return encodeModule([xent(opts.fma === true)], { xent: 0 }, 1, mem);
 }
