@@ -151,6 +151,13 @@ export class Adjoints {
 // the record being walked. A buffer is given back when its count falls to zero.
 const holders = new WeakMap<object, number>();
 
+/** Zeros in a scratch buffer (an arena block under the wasm backend, given back by drop). */
+function scratchZeros(shape: readonly number[], dtype: Tensor['dtype']): Tensor {
+  const z = scratchEmpty(shape, dtype);
+  if (z.storage.scratch) fillInPlace(z, 0); // an arena block holds whatever it held; a fresh array is zeros
+  return z;
+}
+
 /** One more holder of t's buffer (scratch only). */
 function hold(t: Tensor): void {
   if (t.storage.scratch) holders.set(t.storage, (holders.get(t.storage) ?? 0) + 1);
@@ -194,7 +201,7 @@ export function backwardRecords(tape: Tape, from: number, to: number, adj: Adjoi
     if (i < tape.dropped) {
       throw new TensorError('backward', `record #${i} (${r.op}) was freed by truncation; it lies outside the k2 window`);
     }
-    let dys = r.outputs.map((o) => adj.take(o.id) ?? zeros(o.shape, o.dtype));
+    let dys = r.outputs.map((o) => adj.take(o.id) ?? (r.def.readsAdjointsOnly ? scratchZeros(o.shape, o.dtype) : zeros(o.shape, o.dtype)));
     if (opts.onRecord) {
       // a hook may keep what it is shown: scratch adjoints become plain copies first
       dys = dys.map((d) => {

@@ -15,6 +15,13 @@ import { Tensor } from '@unfold/tensor';
  */
 export interface OpDef<A = Record<string, never>> {
   readonly name: string;
+  /**
+   * The vjp only reads its dys during the call: it returns none of them as an input's adjoint
+   * and keeps none (nothing deferred). backward may then hand an unused output a scratch zero
+   * buffer it gives back right after the call, instead of fresh zeros (a layer's final states
+   * hN, cN in a loss that reads only the outputs, on every training step).
+   */
+  readonly readsAdjointsOnly?: boolean;
   forward(inputs: readonly Tensor[], attrs: A): { outputs: Tensor[]; saved: Tensor[] };
   vjp(
     dys: readonly Tensor[], saved: readonly Tensor[], attrs: A, inputs: readonly ValueRef[], needs: readonly boolean[],

@@ -9,6 +9,7 @@ import { RecurrentOptions, checkRecurrentOptions, warnRecurrentOptions } from '.
 import { checkOptions } from '../options';
 import { Extended, extendedStep, mergeDirections, needsComposed, penalty, resolveExtended } from './extended';
 import { runDirectionSequence, sequenceKernelsApply } from './sequence';
+import { zeroConstant } from './zero-state';
 
 export interface RecurrentInput {
   /** Initial state [L·D, B, H] per state kind (h, and c for LSTM); zeros when absent. */
@@ -258,8 +259,8 @@ export class RecurrentLayer extends Module {
       for (let d = 0; d < this.directions; d++) {
         const idx = k * this.directions + d;
         const size = (j: number) => (j === 0 ? this.stateSize : this.hiddenSize);
-        const state0 = given.map((s, j) => (s ? ad.slice(s, idx) : zeros([B, size(j)], this.dtype))) as CellState;
-        while (state0.length < nState) state0.push(zeros([B, size(state0.length)], this.dtype));
+        const state0 = given.map((s, j) => (s ? ad.slice(s, idx) : zeroConstant(j === 0 ? 'h' : 'c', [B, size(j)], this.dtype))) as CellState;
+        while (state0.length < nState) state0.push(zeroConstant(state0.length === 0 ? 'h' : 'c', [B, size(state0.length)], this.dtype));
         const w = this.weights(k, d);
         let dirStep = step;
         if (ext) {
@@ -281,8 +282,10 @@ export class RecurrentLayer extends Module {
       seq = out;
     }
     const output = this.batchFirst ? ad.permute(seq!, [1, 0, 2]) : seq!;
-    const res: RecurrentOutput = { output, hN: ad.stack(finals[0], 0) };
-    if (this.kind === 'lstm') res.cN = ad.stack(finals[1], 0);
+    // [L·D, B, H]; one layer and direction: a view of the step's own output, no copy
+    const stackStates = (f: Tensor[]): Tensor => (f.length === 1 ? ad.unsqueeze(f[0], 0) : ad.stack(f, 0));
+    const res: RecurrentOutput = { output, hN: stackStates(finals[0]) };
+    if (this.kind === 'lstm') res.cN = stackStates(finals[1]);
     if (this.ext.stateful) this.carried = [detach(res.hN), ...(res.cN ? [detach(res.cN)] : [])];
     return res;
   }

@@ -116,6 +116,7 @@ function check(inputs: readonly Tensor[], a: SeqAttrs) {
 }
 export const recurrentSequenceOp: OpDef<SeqAttrs> = {
   name: 'recurrentSequence',
+  readsAdjointsOnly: true, // dOut, dhN, dcN are copied into the loop's own blocks at once
   forward: (inputs, attrs) => {
     const c = check(inputs, attrs);
     // float32 on the wasm backend (shared arena): the whole loop in one wasm call per thread

@@ -3,6 +3,7 @@ import * as ad from '@unfold/autodiff';
 import { activeTape, apply } from '@unfold/autodiff';
 import { CellKind, CellState } from '../cells/spec';
 import { recurrentSequenceOp } from './sequence-op';
+import { zeroConstant } from './zero-state';
 
 /**
  * When a recurrent layer runs a direction as one `recurrentSequence` record (sequence-op.ts)
@@ -76,7 +77,7 @@ export function runDirectionSequence(
   const inputs = [idRows || !ids ? xp : xp.contiguous(), ...state0, w.whh, ...(kind === 'gru' && w.bhh ? [w.bhh] : [])];
   if (kind === 'gru' && !w.bhh) {
     // the op takes b_hh for GRU: a constant zero bias when the layer has none
-    inputs.push(Tensor.empty([GH], w.whh.dtype));
+    inputs.push(zeroConstant('bhh', [GH], w.whh.dtype));
   }
   const dense = ids ? null : { bias: bias !== null };
   if (dense) inputs.push(w.wih, ...(bias ? [bias] : []));
