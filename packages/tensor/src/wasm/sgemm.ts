@@ -36,9 +36,10 @@ import { vmadd } from './vmath';
  * - packing two 8-wide panels per pass (one whole 64-byte line of B per step): packB of
  *   [256,512] 12.7 → 14.9 µs;
  * - unrolling p by 2 (on the loop below);
- * - 6×8 / 4×12 tiles (12 accumulators): not built, as the 4×8 kernel already runs at the
- *   port bound and 12 + 3 + 1 registers leave V8 none to spare; 6 rows would also waste
- *   12.5% at M = 32.
+ * - 6×8 / 4×12 tiles (12 accumulators): 12 + 2 + 1 registers leave V8 none to spare. Built
+ *   as MR = 6 (2026-12-04, Node 20, AMD EPYC; sgemm-raw.js, pre-packed [32,128]×[128,512]):
+ *   FMA 48.6 → 21.1 GFLOP/s, mul+add 42.4 → 22.2 — the accumulators spill. 6 rows would also
+ *   waste 12.5% at M = 32.
  *
  * Numerics: products and sums in float32, summed in p order within a KC slice, then
  * C ← alpha·acc + beta·C per slice (later slices beta = 1): the classical K·u bound of a
