@@ -9,8 +9,8 @@ import { zeroConstant } from '../src/layers/zero-state';
 // ever writes into it and no layer hands it back: checked here on every path a state takes.
 
 type Kind = 'lstm' | 'gru' | 'rnn';
-const make = (kind: Kind, dtype: DType, o: { layers: number; bidirectional: boolean; stateful?: boolean }): RecurrentLayer => {
-  const c = { inputSize: 3, hiddenSize: 4, numLayers: o.layers, bidirectional: o.bidirectional, stateful: o.stateful, dtype, seed: 1, bias: kind !== 'gru' };
+const make = (kind: Kind, dtype: DType, o: { layers: number; bidirectional: boolean; stateful?: boolean; fused?: boolean }): RecurrentLayer => {
+  const c = { inputSize: 3, hiddenSize: 4, numLayers: o.layers, bidirectional: o.bidirectional, stateful: o.stateful, fused: o.fused, dtype, seed: 1, bias: kind !== 'gru' };
   return kind === 'lstm' ? new LSTM(c) : kind === 'gru' ? new GRU(c) : new SimpleRNN(c);
 };
 const [T, B, H] = [5, 2, 4];
@@ -52,6 +52,10 @@ describe.each(['js', 'wasm'] as const)('the shared zero initial state (%s backen
         for (const z of zs) expect(allZero(z)).toBe(true);
         for (const o of [...a.outs, ...b.outs]) for (const z of zs) expect(o.storage).not.toBe(z.storage);
       }
+      // the composed cells (one record per primitive op) read it too
+      const composed = make(kind, dtype, { layers, bidirectional, fused: false });
+      pass(composed, x, [3, 5]);
+      for (const z of zs) expect(allZero(z)).toBe(true);
       // stateful: the carried state is the layer's own, not the constant
       const st = make(kind, dtype, { layers, bidirectional, stateful: true });
       pass(st, x);
