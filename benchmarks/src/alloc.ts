@@ -145,7 +145,9 @@ export async function probe(name: UnfoldName, ids: string[], { warmup, warmupNex
     const base = (k: 'heap' | 'ab'): number => medianOf(empty.filter((x) => !inside(x)).map((x) => x[k]));
     const fig = async (mode: 'train' | 'infer'): Promise<AllocFigure> => {
       const xs = runs[mode];
-      const ok = xs.filter((x) => !inside(x));
+      // a negative ArrayBuffer reading is backing stores of earlier garbage freed by V8's background
+      // sweeper inside the window, not an allocation figure: such a window is disturbed too
+      const ok = xs.filter((x) => !inside(x) && x.ab >= 0);
       if (ok.length > 0) {
         return {
           heapPerStep: (Math.min(...ok.map((x) => x.heap)) - base('heap')) / w.seq,
